@@ -1,0 +1,1 @@
+"""oopsguard proxy: the SMTP service, CLI, store, bounces and digests (all the I/O)."""

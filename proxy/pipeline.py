@@ -1,0 +1,82 @@
+"""The pure part of the pipeline: parse, classify, check and decide, returning a Decision value."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from checks.classify import might_be_oops
+from checks.engine import Report, check_message
+from checks.model import Check, Finding, Severity
+from proxy.config import Config, TeamFile
+
+OVERRIDE_HEADER = "X-Oops-Override"
+SAME_DAY_RULE = "same-day-solution"
+
+
+class Action(str, enum.Enum):
+    """What the proxy does with a message."""
+
+    DELIVER = "deliver"
+    HOLD = "hold"
+    DEFER = "defer"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict on one message; `would_have` records what enforce mode would have done in audit mode."""
+
+    action: Action
+    findings: tuple[Finding, ...]
+    reason: str
+    team: str
+    report: Report | None = None
+    would_have: Action | None = None
+    override_reason: str | None = None
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.rule for f in self.findings))
+
+
+def decide(report: Report, team: TeamFile, override_reason: str | None = None) -> Decision:
+    """Turn a check report into an action according to the team's mode and options (SPEC section 2, "decide")."""
+    findings = report.findings
+    blocking = report.blocking
+    if not blocking:
+        return Decision(Action.DELIVER, findings, "clean" if not findings else "warnings only", team.name, report)
+    only_same_day = all(f.rule == SAME_DAY_RULE for f in blocking)
+    if only_same_day and report.classification.follow_up and team.same_day == "defer":
+        enforced = Action.DEFER
+        reason = "same-day solution follow-up deferred to the next working day"
+    else:
+        enforced = Action.REJECT if team.on_block == "reject" else Action.HOLD
+        reason = "blocking findings: " + ", ".join(dict.fromkeys(f.rule for f in blocking))
+    if team.mode == "audit":
+        return Decision(Action.DELIVER, findings, f"audit mode ({reason})", team.name, report, would_have=enforced)
+    if override_reason is not None and enforced is not Action.DEFER and team.allow_override:
+        return Decision(Action.DELIVER, findings, "released by sender override", team.name, report,
+                        would_have=enforced, override_reason=override_reason)
+    return Decision(enforced, findings, reason, team.name, report)
+
+
+def evaluate(
+    raw: bytes,
+    config: Config,
+    checks: list[Check],
+    team: TeamFile,
+    envelope_recipients: tuple[str, ...] | None = None,
+    override_reason: str | None = None,
+    thread_first_notice: datetime | None = None,
+) -> Decision:
+    """Cheap pre-filter, then the full parse/classify/check/decide for candidates only."""
+    settings = config.classifier_settings()
+    if not might_be_oops(raw, settings):
+        return Decision(Action.DELIVER, (), "not an oops", team.name)
+    report = check_message(raw, checks, settings, team.context(), envelope_recipients, thread_first_notice)
+    return decide(report, team, override_reason)
+
+
+def has_blocking(findings: tuple[Finding, ...]) -> bool:
+    return any(f.severity is Severity.BLOCK for f in findings)
