@@ -61,6 +61,16 @@ def decide(report: Report, team: TeamFile, override_reason: str | None = None) -
     return Decision(enforced, findings, reason, team.name, report)
 
 
+def prefilter(raw: bytes, config: Config, team: TeamFile) -> Decision | None:
+    """The cheap step alone: DELIVER for certainly-ordinary mail, None when the full check must run.
+
+    The proxy runs this inline on the event loop and sends only candidates to a worker thread.
+    """
+    if might_be_oops(raw, config.classifier_settings()):
+        return None
+    return Decision(Action.DELIVER, (), "not an oops", team.name)
+
+
 def evaluate(
     raw: bytes,
     config: Config,
@@ -71,9 +81,10 @@ def evaluate(
     thread_first_notice: datetime | None = None,
 ) -> Decision:
     """Cheap pre-filter, then the full parse/classify/check/decide for candidates only."""
+    ordinary = prefilter(raw, config, team)
+    if ordinary is not None:
+        return ordinary
     settings = config.classifier_settings()
-    if not might_be_oops(raw, settings):
-        return Decision(Action.DELIVER, (), "not an oops", team.name)
     report = check_message(raw, checks, settings, team.context(), envelope_recipients, thread_first_notice)
     return decide(report, team, override_reason)
 

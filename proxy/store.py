@@ -1,13 +1,19 @@
 """Durable storage (SQLite, WAL, synchronous=FULL): held messages, the outbox, threads, events and digests."""
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import sqlite3
 import threading
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
+
+import regex
 
 from proxy.events import Event
 
@@ -83,7 +89,19 @@ MIGRATIONS: tuple[str, ...] = (
         used REAL NOT NULL
     );
     """,
+    # 2: case-insensitive sender lookups (fix candidates), the outbox keeps the relay options of a released
+    # message (SMTPUTF8, BODY=8BITMIME) and can mark an item it gave up on (permanent failure).
+    """
+    CREATE INDEX held_sender_nocase ON held (lower(mail_from), status);
+    ALTER TABLE outbox ADD COLUMN mail_options TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE outbox ADD COLUMN failed REAL;
+    """,
 )
+
+# Statuses of a message still waiting in the store, and the ones it can be closed with.
+OPEN_STATUSES = ("held", "deferred")
+CLOSED_STATUSES = ("released", "dropped", "fixed", "expired", "delivered")
+HOLD_KINDS = {"hold": "held", "defer": "deferred"}
 
 
 def _ts(moment: datetime) -> float:
@@ -94,6 +112,74 @@ def _ts(moment: datetime) -> float:
 
 def _dt(value: float) -> datetime:
     return datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" for _ in values) or "NULL"
+
+
+# Reply, forward and tag prefixes a resend may add or drop: "Re:", "Fwd:", "AW:", "[oops]", "Correction:".
+_SUBJECT_PREFIX = regex.compile(
+    r"\A\s*(?:\[[^\[\]\r\n]{0,60}\]|(?:re|fwd?|aw|wg|sv|vs|antw|tr|oops|correction)"
+    r"(?:\s*\[\d{1,4}\]|\s*\(\d{1,4}\))?\s*[:\uff1a])",
+    regex.IGNORECASE,
+)
+_MAX_SUBJECT = 1000
+
+
+def normalise_subject(subject: str) -> str:
+    """A subject without reply/forward prefixes and bracketed tags, whitespace collapsed and case-folded."""
+    text = unicodedata.normalize("NFKC", subject[:_MAX_SUBJECT])
+    # Anchored and bounded: each round removes at least one character, so this stays linear in practice.
+    while True:
+        match = _SUBJECT_PREFIX.match(text)
+        if match is None or match.end() == 0:
+            break
+        text = text[match.end():]
+    return " ".join(text.split()).casefold()
+
+
+_HELD_COLUMNS = ("id, created, status, kind, team, mail_from, rcpt_tos, mail_options, subject, thread_key,"
+                 " message_id, findings, audience, raw, due, closed, close_reason")
+
+
+def _held_from_row(row: Sequence[Any]) -> HeldMessage:
+    return HeldMessage(
+        id=row[0], created=_dt(row[1]), status=row[2], kind=row[3], team=row[4], mail_from=row[5],
+        rcpt_tos=tuple(json.loads(row[6])), mail_options=tuple(json.loads(row[7])), subject=row[8],
+        thread_key=row[9], message_id=row[10], findings=tuple(json.loads(row[11])), audience=row[12],
+        raw=bytes(row[13]), due=None if row[14] is None else _dt(row[14]),
+        closed=None if row[15] is None else _dt(row[15]), close_reason=row[16],
+    )
+
+
+def _close(db: sqlite3.Connection, held_id: str, status: str, reason: str, now: datetime | None) -> bool:
+    cursor = db.execute("UPDATE held SET status = ?, closed = ?, close_reason = ? WHERE id = ?"
+                        " AND status IN ('held', 'deferred')", (status, _ts(now or _utcnow()), reason, held_id))
+    return cursor.rowcount == 1
+
+
+def _enqueue(db: sqlite3.Connection, kind: str, mail_from: str, rcpt_tos: Sequence[str], raw: bytes, now: datetime,
+             mail_options: Sequence[str]) -> int:
+    cursor = db.execute(
+        "INSERT INTO outbox (created, kind, mail_from, rcpt_tos, raw, next_try, mail_options)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (_ts(now), kind, mail_from, json.dumps(list(rcpt_tos)), bytes(raw), _ts(now), json.dumps(list(mail_options))),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _insert_event(db: sqlite3.Connection, event: Event) -> None:
+    db.execute(
+        "INSERT INTO events (time, team, verdict, rules, audience, oops, override_reason, time_to_fix)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (_ts(event.time), event.team, event.verdict, ",".join(event.rules), event.audience,
+         int(event.oops), event.override_reason, event.time_to_fix_seconds),
+    )
 
 
 @dataclass(frozen=True)
@@ -130,6 +216,8 @@ class OutboxItem:
     raw: bytes
     attempts: int
     next_try: datetime
+    mail_options: tuple[str, ...] = ()
+    last_error: str = ""
 
 
 class SqliteStore:
@@ -185,12 +273,7 @@ class SqliteStore:
 
     def record_event(self, event: Event) -> None:
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO events (time, team, verdict, rules, audience, oops, override_reason, time_to_fix)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (_ts(event.time), event.team, event.verdict, ",".join(event.rules), event.audience,
-                 int(event.oops), event.override_reason, event.time_to_fix_seconds),
-            )
+            _insert_event(db, event)
 
     def events(self, team: str | None, start: datetime, end: datetime) -> list[Event]:
         """Events with start <= time < end, oldest first; team None means every team."""
@@ -248,10 +331,226 @@ class SqliteStore:
         with self._lock:
             held = self._db.execute("SELECT status, COUNT(*) FROM held WHERE status IN ('held', 'deferred')"
                                     " GROUP BY status").fetchall()
-            outbox = self._db.execute("SELECT COUNT(*) FROM outbox WHERE sent IS NULL").fetchone()[0]
+            outbox = self._db.execute("SELECT COUNT(*) FROM outbox WHERE sent IS NULL AND failed IS NULL").fetchone()[0]
         sizes = {"held": 0, "deferred": 0, "outbox": int(outbox)}
         sizes.update({status: int(count) for status, count in held})
         return sizes
+
+    # -- held and deferred messages -------------------------------------------------
+
+    def hold(
+        self,
+        held_id: str,
+        team: str,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        mail_options: Sequence[str],
+        subject: str,
+        thread_key: str,
+        message_id: str,
+        findings: Sequence[Mapping[str, object]],
+        audience: str,
+        raw: bytes,
+        kind: str = "hold",
+        due: datetime | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Keep a message for review ("hold") or for later relay ("defer"); on disk (synced) when this returns."""
+        if kind not in HOLD_KINDS:
+            raise ValueError(f"kind must be 'hold' or 'defer', not {kind!r}")
+        if kind == "defer" and due is None:
+            raise ValueError("a deferred message needs a due time")
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO held (id, created, status, kind, team, mail_from, rcpt_tos, mail_options, subject,"
+                " thread_key, message_id, findings, audience, raw, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (held_id, _ts(now or _utcnow()), HOLD_KINDS[kind], kind, team, mail_from, json.dumps(list(rcpt_tos)),
+                 json.dumps(list(mail_options)), subject, thread_key, message_id,
+                 json.dumps([dict(finding) for finding in findings]), audience, bytes(raw),
+                 None if due is None else _ts(due)),
+            )
+
+    def get_held(self, held_id: str) -> HeldMessage | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_HELD_COLUMNS} FROM held WHERE id = ?", (held_id,)).fetchone()
+        return None if row is None else _held_from_row(row)
+
+    def list_held(self, statuses: Sequence[str] | None = OPEN_STATUSES) -> list[HeldMessage]:
+        """Messages in the given statuses (None: all), oldest first."""
+        query = f"SELECT {_HELD_COLUMNS} FROM held"
+        params: list[object] = []
+        if statuses is not None:
+            query += f" WHERE status IN ({_marks(statuses)})"
+            params.extend(statuses)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY created, rowid", params).fetchall()
+        return [_held_from_row(row) for row in rows]
+
+    def close_held(self, held_id: str, status: str, reason: str, now: datetime | None = None) -> bool:
+        """Move a held or deferred message to a final status; False when it was not open (compare-and-set).
+
+        Two releases racing (an admin and a reply, or two replies) both call this: exactly one gets True.
+        """
+        if status not in CLOSED_STATUSES:
+            raise ValueError(f"cannot close a held message as {status!r}")
+        with self._transaction() as db:
+            return _close(db, held_id, status, reason, now)
+
+    def release_held(
+        self,
+        held_id: str,
+        reason: str,
+        now: datetime | None = None,
+        status: str = "released",
+        event: Event | None = None,
+    ) -> int | None:
+        """Close an open message and queue its original for relay, in one transaction; the outbox id, or None.
+
+        One transaction so a crash can never leave a message marked released but not queued (lost), or
+        queued but still open (sent twice). Used for releases (status "released") and for deferred
+        messages that are due (status "delivered"); `event` is recorded in the same transaction.
+        """
+        if status not in CLOSED_STATUSES:
+            raise ValueError(f"cannot close a held message as {status!r}")
+        moment = now or _utcnow()
+        with self._transaction() as db:
+            row = db.execute("SELECT mail_from, rcpt_tos, mail_options, raw FROM held WHERE id = ?"
+                             " AND status IN ('held', 'deferred')", (held_id,)).fetchone()
+            if row is None or not _close(db, held_id, status, reason, moment):
+                return None
+            outbox_id = _enqueue(db, "release", row[0], json.loads(row[1]), bytes(row[3]), moment,
+                                 json.loads(row[2]))
+            if event is not None:
+                _insert_event(db, event)
+            return outbox_id
+
+    def due_deferred(self, now: datetime) -> list[HeldMessage]:
+        """Deferred messages whose time has come, earliest due first."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_HELD_COLUMNS} FROM held WHERE status = 'deferred' AND due <= ?"
+                                    " ORDER BY due, rowid", (_ts(now),)).fetchall()
+        return [_held_from_row(row) for row in rows]
+
+    def next_due(self) -> datetime | None:
+        """When the next deferred message falls due, so the relay worker can sleep until then."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(due) FROM held WHERE status = 'deferred'").fetchone()
+        return None if row[0] is None else _dt(row[0])
+
+    def expired_held(self, older_than: datetime) -> list[HeldMessage]:
+        """Held messages created before `older_than` that nobody fixed or released (deferred ones are relayed, never expire)."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_HELD_COLUMNS} FROM held WHERE status = 'held' AND created < ?"
+                                    " ORDER BY created, rowid", (_ts(older_than),)).fetchall()
+        return [_held_from_row(row) for row in rows]
+
+    def find_fix_candidates(
+        self,
+        mail_from: str,
+        thread_keys: Iterable[str],
+        subject: str,
+        statuses: Sequence[str] = ("held",),
+    ) -> list[HeldMessage]:
+        """Open messages from the same sender that a new message may be the corrected resend of, oldest first.
+
+        Same thread (their thread key or Message-ID among `thread_keys`) or the same subject once reply and
+        tag prefixes are removed; an empty normalised subject never matches (it would match everything).
+        """
+        keys = {key for key in thread_keys if key}
+        wanted_subject = normalise_subject(subject)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_HELD_COLUMNS} FROM held WHERE lower(mail_from) = ? AND status IN ({_marks(statuses)})"
+                " ORDER BY created, rowid", (mail_from.strip().lower(), *statuses)).fetchall()
+        candidates = []
+        for row in rows:
+            held = _held_from_row(row)
+            same_thread = bool(keys) and (held.thread_key in keys or held.message_id in keys)
+            same_subject = bool(wanted_subject) and normalise_subject(held.subject) == wanted_subject
+            if same_thread or same_subject:
+                candidates.append(held)
+        return candidates
+
+    # -- outbox -------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        kind: str,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        raw: bytes,
+        now: datetime | None = None,
+        mail_options: Sequence[str] = (),
+    ) -> int:
+        """Queue a message the proxy must send (bounce, notice, digest, release); its outbox id."""
+        with self._transaction() as db:
+            return _enqueue(db, kind, mail_from, rcpt_tos, raw, now or _utcnow(), mail_options)
+
+    def due_outbox(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """Unsent items whose next try has come, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, mail_from, rcpt_tos, raw, attempts, next_try, mail_options, last_error FROM outbox"
+                " WHERE sent IS NULL AND failed IS NULL AND next_try <= ? ORDER BY next_try, id LIMIT ?",
+                (_ts(now), limit)).fetchall()
+        return [
+            OutboxItem(id=row[0], kind=row[1], mail_from=row[2], rcpt_tos=tuple(json.loads(row[3])), raw=bytes(row[4]),
+                       attempts=row[5], next_try=_dt(row[6]), mail_options=tuple(json.loads(row[7])),
+                       last_error=row[8])
+            for row in rows
+        ]
+
+    def mark_sent(self, outbox_id: int, now: datetime | None = None) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE outbox SET sent = ? WHERE id = ?", (_ts(now or _utcnow()), outbox_id))
+
+    def mark_failed(self, outbox_id: int, error: str, next_try: datetime | None) -> None:
+        """Count a failed attempt; retry at `next_try`, or never again when it is None (permanent failure)."""
+        with self._transaction() as db:
+            if next_try is None:
+                db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed = ? WHERE id = ?",
+                           (error, _ts(_utcnow()), outbox_id))
+            else:
+                db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try = ? WHERE id = ?",
+                           (error, _ts(next_try), outbox_id))
+
+    # -- bounce cap and release tokens ----------------------------------------------
+
+    def count_bounce(self, sender: str, day: str, cap: int) -> bool:
+        """Count one bounce to `sender` on `day` (YYYY-MM-DD); True while under the cap, False once it is reached."""
+        key = sender.strip().lower()
+        with self._transaction() as db:
+            row = db.execute("SELECT count FROM bounce_counts WHERE sender = ? AND day = ?", (key, day)).fetchone()
+            count = 0 if row is None else int(row[0])
+            if count >= cap:
+                return False
+            db.execute("INSERT INTO bounce_counts (sender, day, count) VALUES (?, ?, 1)"
+                       " ON CONFLICT (sender, day) DO UPDATE SET count = count + 1", (key, day))
+            return True
+
+    def use_token(self, token_id: str, now: datetime | None = None) -> bool:
+        """True the first time a release token is used, False on every replay."""
+        with self._transaction() as db:
+            cursor = db.execute("INSERT OR IGNORE INTO used_tokens (token_id, used) VALUES (?, ?)",
+                                (token_id, _ts(now or _utcnow())))
+            return cursor.rowcount == 1
+
+    # -- housekeeping -------------------------------------------------------------
+
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Forget what is no longer needed: closed messages (their bodies), sent or abandoned outbox items, old
+        bounce counts and used tokens older than `before` (pass now minus hold_days: tokens expire by then)."""
+        stamp = _ts(before)
+        day = _dt(stamp).date().isoformat()
+        with self._transaction() as db:
+            removed = {
+                "held": db.execute("DELETE FROM held WHERE status NOT IN ('held', 'deferred') AND closed < ?",
+                                   (stamp,)).rowcount,
+                "outbox": db.execute("DELETE FROM outbox WHERE COALESCE(sent, failed) < ?", (stamp,)).rowcount,
+                "bounce_counts": db.execute("DELETE FROM bounce_counts WHERE day < ?", (day,)).rowcount,
+                "used_tokens": db.execute("DELETE FROM used_tokens WHERE used < ?", (stamp,)).rowcount,
+            }
+        return removed
 
 
 class _Transaction:
@@ -274,3 +573,184 @@ class _Transaction:
 
 def iter_json_list(value: str) -> Iterator[object]:
     yield from json.loads(value or "[]")
+
+
+class Store(Protocol):
+    """The storage interface the proxy and the commands use; SqliteStore is one implementation (a server
+    database for multi-instance deployments would be another). Synchronous: async code goes through AsyncStore."""
+
+    def close(self) -> None: ...
+
+    def record_event(self, event: Event) -> None: ...
+
+    def events(self, team: str | None, start: datetime, end: datetime) -> list[Event]: ...
+
+    def claim_digest(self, team: str, week: str, now: datetime | None = None) -> bool: ...
+
+    def unclaim_digest(self, team: str, week: str) -> None: ...
+
+    def thread_first_notice(self, thread_keys: list[str]) -> datetime | None: ...
+
+    def note_thread(self, thread_key: str, team: str, first_notice: datetime) -> None: ...
+
+    def queue_sizes(self) -> dict[str, int]: ...
+
+    def hold(self, held_id: str, team: str, mail_from: str, rcpt_tos: Sequence[str], mail_options: Sequence[str],
+             subject: str, thread_key: str, message_id: str, findings: Sequence[Mapping[str, object]],
+             audience: str, raw: bytes, kind: str = "hold", due: datetime | None = None,
+             now: datetime | None = None) -> None: ...
+
+    def get_held(self, held_id: str) -> HeldMessage | None: ...
+
+    def list_held(self, statuses: Sequence[str] | None = OPEN_STATUSES) -> list[HeldMessage]: ...
+
+    def close_held(self, held_id: str, status: str, reason: str, now: datetime | None = None) -> bool: ...
+
+    def release_held(self, held_id: str, reason: str, now: datetime | None = None, status: str = "released",
+                     event: Event | None = None) -> int | None: ...
+
+    def due_deferred(self, now: datetime) -> list[HeldMessage]: ...
+
+    def next_due(self) -> datetime | None: ...
+
+    def expired_held(self, older_than: datetime) -> list[HeldMessage]: ...
+
+    def find_fix_candidates(self, mail_from: str, thread_keys: Iterable[str], subject: str,
+                            statuses: Sequence[str] = ("held",)) -> list[HeldMessage]: ...
+
+    def enqueue(self, kind: str, mail_from: str, rcpt_tos: Sequence[str], raw: bytes, now: datetime | None = None,
+                mail_options: Sequence[str] = ()) -> int: ...
+
+    def due_outbox(self, now: datetime, limit: int = 100) -> list[OutboxItem]: ...
+
+    def mark_sent(self, outbox_id: int, now: datetime | None = None) -> None: ...
+
+    def mark_failed(self, outbox_id: int, error: str, next_try: datetime | None) -> None: ...
+
+    def count_bounce(self, sender: str, day: str, cap: int) -> bool: ...
+
+    def use_token(self, token_id: str, now: datetime | None = None) -> bool: ...
+
+    def prune(self, before: datetime) -> dict[str, int]: ...
+
+
+_T = TypeVar("_T")
+
+
+class AsyncStore:
+    """An awaitable face for a Store: every call runs in one dedicated worker thread, never on the event loop.
+
+    One thread, so calls run one at a time in the order they were made (SQLite serialises writers anyway,
+    and a single writer thread never waits on its own lock while the loop keeps serving other sessions).
+    """
+
+    def __init__(self, store: Store, own_store: bool = True) -> None:
+        self.store = store
+        self._own_store = own_store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oopsguard-store")
+        self._closed = False
+
+    async def _run(self, function: Callable[..., _T], *args: object, **kwargs: object) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+
+    def close(self) -> None:
+        """Finish queued calls, stop the worker thread and close the store when this facade owns it."""
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True)
+        if self._own_store:
+            self.store.close()
+
+    async def aclose(self) -> None:
+        """close() without blocking the loop while queued calls finish."""
+        if self._closed:
+            return
+        if self._own_store:
+            await self._run(self.store.close)
+        self._closed = True
+        # The worker has nothing left to do once the close above ran, so this returns at once.
+        self._executor.shutdown(wait=True)
+
+    # -- events, digests, threads -------------------------------------------------
+
+    async def record_event(self, event: Event) -> None:
+        await self._run(self.store.record_event, event)
+
+    async def events(self, team: str | None, start: datetime, end: datetime) -> list[Event]:
+        return await self._run(self.store.events, team, start, end)
+
+    async def claim_digest(self, team: str, week: str, now: datetime | None = None) -> bool:
+        return await self._run(self.store.claim_digest, team, week, now)
+
+    async def unclaim_digest(self, team: str, week: str) -> None:
+        await self._run(self.store.unclaim_digest, team, week)
+
+    async def thread_first_notice(self, thread_keys: list[str]) -> datetime | None:
+        return await self._run(self.store.thread_first_notice, thread_keys)
+
+    async def note_thread(self, thread_key: str, team: str, first_notice: datetime) -> None:
+        await self._run(self.store.note_thread, thread_key, team, first_notice)
+
+    async def queue_sizes(self) -> dict[str, int]:
+        return await self._run(self.store.queue_sizes)
+
+    # -- held and deferred messages -------------------------------------------------
+
+    async def hold(self, held_id: str, team: str, mail_from: str, rcpt_tos: Sequence[str],
+                   mail_options: Sequence[str], subject: str, thread_key: str, message_id: str,
+                   findings: Sequence[Mapping[str, object]], audience: str, raw: bytes, kind: str = "hold",
+                   due: datetime | None = None, now: datetime | None = None) -> None:
+        await self._run(self.store.hold, held_id, team, mail_from, rcpt_tos, mail_options, subject, thread_key,
+                        message_id, findings, audience, raw, kind=kind, due=due, now=now)
+
+    async def get_held(self, held_id: str) -> HeldMessage | None:
+        return await self._run(self.store.get_held, held_id)
+
+    async def list_held(self, statuses: Sequence[str] | None = OPEN_STATUSES) -> list[HeldMessage]:
+        return await self._run(self.store.list_held, statuses)
+
+    async def close_held(self, held_id: str, status: str, reason: str, now: datetime | None = None) -> bool:
+        return await self._run(self.store.close_held, held_id, status, reason, now)
+
+    async def release_held(self, held_id: str, reason: str, now: datetime | None = None, status: str = "released",
+                           event: Event | None = None) -> int | None:
+        return await self._run(self.store.release_held, held_id, reason, now, status, event)
+
+    async def due_deferred(self, now: datetime) -> list[HeldMessage]:
+        return await self._run(self.store.due_deferred, now)
+
+    async def next_due(self) -> datetime | None:
+        return await self._run(self.store.next_due)
+
+    async def expired_held(self, older_than: datetime) -> list[HeldMessage]:
+        return await self._run(self.store.expired_held, older_than)
+
+    async def find_fix_candidates(self, mail_from: str, thread_keys: Iterable[str], subject: str,
+                                  statuses: Sequence[str] = ("held",)) -> list[HeldMessage]:
+        return await self._run(self.store.find_fix_candidates, mail_from, list(thread_keys), subject, statuses)
+
+    # -- outbox, bounce cap, tokens, housekeeping -----------------------------------
+
+    async def enqueue(self, kind: str, mail_from: str, rcpt_tos: Sequence[str], raw: bytes,
+                      now: datetime | None = None, mail_options: Sequence[str] = ()) -> int:
+        return await self._run(self.store.enqueue, kind, mail_from, rcpt_tos, raw, now, mail_options)
+
+    async def due_outbox(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        return await self._run(self.store.due_outbox, now, limit)
+
+    async def mark_sent(self, outbox_id: int, now: datetime | None = None) -> None:
+        await self._run(self.store.mark_sent, outbox_id, now)
+
+    async def mark_failed(self, outbox_id: int, error: str, next_try: datetime | None) -> None:
+        await self._run(self.store.mark_failed, outbox_id, error, next_try)
+
+    async def count_bounce(self, sender: str, day: str, cap: int) -> bool:
+        return await self._run(self.store.count_bounce, sender, day, cap)
+
+    async def use_token(self, token_id: str, now: datetime | None = None) -> bool:
+        return await self._run(self.store.use_token, token_id, now)
+
+    async def prune(self, before: datetime) -> dict[str, int]:
+        return await self._run(self.store.prune, before)

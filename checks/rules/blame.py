@@ -1,0 +1,553 @@
+"""Blame rules for group mail: naming people (blame-names) and taking the blame personally in public (public-self-blame)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import regex
+
+from checks.model import AppliesTo, CheckMessage, Finding, Severity
+from checks.scan import anchor_offsets, folded, matches_near, sentence_around
+from checks.text import MATCH_TIMEOUT, TextIndex, make_finding, phrase_pattern
+
+# Findings one rule reports for one message: enough to show the pattern, short enough to read.
+MAX_FINDINGS = 20
+# Name hits looked at before giving up: hostile text repeating a name cannot make the rule slow.
+MAX_NAME_HITS = 400
+
+# Words that start sentences or name things rather than people. A capitalised word on this list is never
+# taken for a first name, and a display name made of them ("Platform Team") is not a person.
+COMMON_WORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against all almost also although always am among an and another any anybody anyone
+    anything apparently are around as at back be because been before being below between both but by can could
+    did do does doing done down during each either else even ever every everybody everyone everything few first
+    for from further had has have having he her here hers herself him himself his how however i if in indeed into
+    is it its itself just last later least less like many may maybe me meanwhile might mine more most much must
+    my myself neither never next no nobody none nor not nothing now of off often on once one only or other others
+    otherwise our ours ourselves out over own perhaps please quite rather really same several she should since so
+    some somebody someone something sometimes somehow still such than that the their theirs them themselves then
+    there therefore these they this those though through thus to today together tomorrow tonight too under
+    unfortunately until up upon us very was we well were what whatever when where whether which while who whom
+    whose why will with within without would yes yesterday yet you your yours yourself yourselves
+    finally initially luckily sadly thankfully hopefully obviously clearly basically actually currently recently
+    additionally also anyway again earlier overnight shortly soon instead regardless thanks thank sorry hello hi
+    dear hey greetings best regards cheers sincerely kind warm note update fyi re fw fwd ps
+    monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    christmas easter thanksgiving halloween covid brexit new year
+    team teams staff all crew group everyone folks people colleagues members member list lists department dept
+    division office board committee council management leadership leads lead manager managers admin admins
+    support service services desk help helpdesk engineering engineers engineer ops devops sre it hr finance legal
+    sales marketing security compliance product design research operations platform infrastructure infra
+    network networking data analytics billing accounts accounting payroll procurement customer customers client
+    clients user users vendor vendors partner partners provider contractor contractors bot robot automation
+    system systems server servers database databases cluster clusters service script scripts job jobs cron
+    backup backups deploy deployment deployments release releases build builds pipeline pipelines migration
+    migrations monitoring alerting alerts alert test tests testing qa review reviewer change changes config
+    configuration patch patches upgrade upgrades rollout rollback fix fixes bug bugs issue issues incident
+    incidents outage outages error errors problem problems mistake mistakes process firewall proxy gateway api
+    app apps application website site page portal email emails mail mailing newsletter invoice invoices report
+    reports dashboard code repo repository branch commit commits merge request ticket tickets queue scheduler
+    nightly daily weekly monthly hourly morning afternoon evening night week month year quarter
+    company org organisation organization department headquarters hq office
+    our their its the this that these those nobody somebody
+    google microsoft amazon apple meta facebook twitter linkedin slack github gitlab bitbucket jira confluence
+    jenkins kubernetes docker terraform ansible puppet chef aws azure gcp heroku vercel netlify cloudflare
+    datadog grafana prometheus sentry pagerduty opsgenie splunk elastic kibana postgres postgresql mysql redis
+    kafka rabbitmq nginx apache linux windows mac macos ios android chrome firefox safari outlook gmail exchange
+    office teams zoom salesforce hubspot zendesk mailchimp stripe paypal shopify wordpress sap oracle excel word
+    sheets drive dropbox okta auth0 twilio sendgrid mailgun notion asana trello figma dependabot renovate copilot
+    python java node ruby rust golang
+    """.split()
+)
+
+# Display names that describe a list or a function, not a person.
+GENERIC_DISPLAY_WORDS: frozenset[str] = frozenset(
+    """
+    team staff all everyone list group department dept ops support help desk helpdesk noreply no-reply notifications
+    notification bot admin admins info sales marketing hr it announcements announce newsletter committee board
+    council users members customers office platform engineering security finance legal operations service
+    services alerts alert monitoring system systems robot automation mailer daemon postmaster webmaster crew
+    """.split()
+)
+
+# Endings of ordinary nouns and adjectives that first names rarely have.
+_NON_NAME_SUFFIXES = ("tion", "sion", "ment", "ness", "ity", "ing", "ship", "ware", "able", "ible", "ful", "less",
+                      "ism", "ogy", "ics", "ance", "ency")
+
+_NAME_WORD = regex.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
+_CLOSINGS = regex.compile(
+    r"(?i)^(?:best|thanks|thank\s+you|many\s+thanks|regards|kind\s+regards|best\s+regards|warm\s+regards|cheers|"
+    r"sincerely|yours|all\s+the\s+best|talk\s+soon|take\s+care)\b"
+)
+
+# Verbs and phrases that, right after a person's name, make the sentence about what that person did wrong.
+_BLAME_VERBS = (
+    r"forgot|forgotten|missed|broke|broken|deleted|pushed|did\s*n['’]?t|did\s+not|never|failed(?:\s+to)?|"
+    r"(?:was|were)\s+supposed\s+to|caused|messed\s+up|screwed\s+up|dropped\s+the\s+ball|overlooked|neglected|"
+    r"overwrote|overwritten|misconfigured|mistyped|ignored|skipped|botched|wiped|removed|dropped|"
+    r"sent\s+the\s+wrong|ran\s+the\s+wrong|approved|merged|deployed|shipped|made\s+(?:a|an|the)\s+(?:\w+\s+)?"
+    r"(?:mistake|error|change)|(?:is|was)\s+(?:responsible|to\s+blame|at\s+fault)|should\s+have|"
+    r"(?:was|wasn['’]t|was\s+not)\s+(?:careful|paying\s+attention|supposed)|accidentally|mistakenly|wrongly|"
+    r"carelessly|apparently\s+(?:forgot|deleted|broke|pushed)|has\s+(?:broken|deleted|forgotten)|"
+    r"had\s+(?:broken|deleted|forgotten|missed|not)"
+)
+_ADVERBS = r"(?:accidentally|apparently|also|just|then|simply|somehow|mistakenly|unfortunately|again|already|obviously|clearly|probably)"
+_CAP_WORD = r"[A-Z][a-z]{1,20}(?:['’-][A-Za-z][a-z]{1,20})?"
+
+# "<Name> forgot ...", "<First> <Last> deleted ..."
+_NAME_THEN_VERB = regex.compile(
+    rf"(?P<name>{_CAP_WORD}(?:\s{_CAP_WORD})?)(?:\s+{_ADVERBS}){{0,2}}\s+(?P<verb>{_BLAME_VERBS})(?!\w)"
+)
+# "<Name>'s mistake", "<Name>'s config change"
+_POSSESSIVE_NOUNS = (
+    r"mistake|error|fault|change|changes|commit|typo|script|deploy|deployment|push|merge|config|configuration|bug|"
+    r"oversight|code|update|query|migration|patch|slip|blunder|screw-?up|mess|decision|release|pull\s+request|"
+    r"PR|fix|edit|rule|setting|settings|upload|import|export|test|review|approval|call|responsibility"
+)
+_NAME_POSSESSIVE = regex.compile(
+    rf"(?P<name>{_CAP_WORD})['’]s?\s+(?:[a-z][\w-]{{0,20}}\s+){{0,2}}?(?P<noun>{_POSSESSIVE_NOUNS})(?!\w)"
+)
+# "thanks to <Name>", "because <Name>", "blame <Name>", "caused by <Name>"
+_TRIGGER_THEN_NAME = regex.compile(
+    r"(?P<trigger>(?i:thanks\s+to|because(?:\s+of)?|due\s+to|blame[ds]?(?:\s+(?:it|this|that))?(?:\s+on)?|"
+    r"caused\s+by|introduced\s+by|broken\s+by|deleted\s+by|pushed\s+by|made\s+by|done\s+by|"
+    r"(?:the\s+)?fault\s+of|(?:the\s+)?mistake\s+of|courtesy\s+of))\s+"
+    rf"(?P<name>{_CAP_WORD})(?P<possessive>['’]s)?(?!\w)(?!\s+for\b)"
+)
+_CONTEXT_ANCHORS = (
+    "forgot", "missed", "broke", "deleted", "pushed", "didn", "did not", "never", "failed", "supposed to",
+    "caused", "messed up", "screwed up", "dropped", "overlooked", "neglected", "overwr", "misconfigured",
+    "mistyped", "ignored", "skipped", "botched", "wiped", "removed", "sent the wrong", "ran the wrong",
+    "approved", "merged", "deployed", "shipped", "made a", "made an", "made the", "responsible", "to blame",
+    "at fault", "should have", "careful", "paying attention", "accidentally", "mistakenly", "wrongly",
+    "carelessly", "has broken", "had ", "'s ", "’s ", "s' ", "thanks to", "because", "due to", "blame",
+    "caused by", "by ", "fault of", "mistake of", "courtesy of",
+)
+# Right after a name: the blame phrase that makes it part of the excerpt.
+_AFTER_NAME = regex.compile(rf"(?:['’]s)?(?:\s+{_ADVERBS}){{0,2}}\s+(?:{_BLAME_VERBS})(?!\w)")
+_BEFORE_NAME = regex.compile(
+    r"(?i:thanks\s+to|because(?:\s+of)?|due\s+to|blame[ds]?(?:\s+(?:it|this|that))?(?:\s+on)?|caused\s+by|"
+    r"(?:the\s+)?fault\s+of)\s+$"
+)
+
+_NAMES_MESSAGE = (
+    "Someone's name appears in a message that goes to a whole group. Pointing at a person in a public notice about a "
+    "problem shifts attention from what happened to who did it, and leaves a colleague exposed in front of everyone; "
+    "who did what is a matter for a private conversation."
+)
+_OWN_NAME_MESSAGE = (
+    "The sender's own name appears in the notice. Putting yourself in the spotlight in a group message about a problem "
+    "makes it a story about a person rather than the facts; keep personal apologies for one-to-one mail."
+)
+_CONTEXT_MESSAGE = (
+    "This sentence pins the problem on a named person in front of the whole group. A public notice should describe "
+    "the event and its effect, not a culprit; conversations about individual responsibility belong in private."
+)
+
+
+@dataclass(frozen=True)
+class _Person:
+    """A name worth watching for, and where it came from."""
+
+    token: str
+    own: bool  # the sender's own name
+    ambiguous: bool  # also an ordinary word ("Will", "May"): only counted mid-sentence
+
+
+def _name_words(display: str) -> list[str]:
+    """The words of a display name, with "Last, First" turned round and anything in brackets dropped."""
+    cleaned = regex.sub(r"\([^)]{0,80}\)|\[[^\]]{0,80}\]|[\"<>]", " ", display)
+    if cleaned.count(",") == 1:
+        last, first = cleaned.split(",")
+        cleaned = f"{first} {last}"
+    return _NAME_WORD.findall(cleaned)
+
+
+def _is_generic_display(words: list[str]) -> bool:
+    return any(w.lower() in GENERIC_DISPLAY_WORDS for w in words)
+
+
+def _usable_part(word: str) -> bool:
+    """A display-name word that can stand for the person: capitalised, not an initial, not an ordinary word."""
+    return (
+        len(word) > 1
+        and word[0].isupper()
+        and not word.isupper()
+        and word.lower() not in COMMON_WORDS
+    )
+
+
+def _local_part_name(addr: str) -> list[str]:
+    """ "dana.whitfield@example.com" -> ["Dana", "Whitfield"] for addresses that carry no display name."""
+    local = addr.partition("@")[0]
+    parts = [p for p in regex.split(r"[._]", local) if p]
+    if len(parts) < 2 or not all(p.isalpha() and len(p) > 1 for p in parts):
+        return []
+    words = [p.capitalize() for p in parts]
+    return [] if _is_generic_display(words) else words
+
+
+def _signature_name(signature: str) -> list[str]:
+    """The name in the signature block: the first short line of capitalised words that is not a closing."""
+    for line in signature.splitlines()[:6]:
+        line = line.strip().rstrip(",")
+        if not line or line == "--" or _CLOSINGS.match(line):
+            continue
+        words = _NAME_WORD.findall(line)
+        if 1 <= len(words) <= 3 and " ".join(words) == line and all(w[0].isupper() for w in words):
+            return [] if _is_generic_display(words) else words
+        return []
+    return []
+
+
+def _people(message: CheckMessage) -> dict[str, _Person]:
+    """Every name the rule watches for: roster, sender and recipients, signature, and the team's extra names."""
+    people: dict[str, _Person] = {}
+
+    def add(words: list[str], own: bool, trusted: bool) -> None:
+        usable = [w for w in words if len(w) > 1 and w[0].isupper() and not w.isupper()]
+        if not usable:
+            return
+        tokens = ([" ".join(usable)] if len(usable) > 1 else []) + usable
+        for token in tokens:
+            common = token.lower() in COMMON_WORDS
+            if common and not trusted:
+                continue
+            known = people.get(token)
+            people[token] = _Person(token, own or (known.own if known else False), common)
+
+    parsed = message.parsed
+    for member in message.team.roster:
+        add(_name_words(member), own=False, trusted=True)
+    sender = parsed.sender
+    own_words: list[str] = []
+    if sender is not None:
+        own_words = _name_words(sender.name) if sender.name else _local_part_name(sender.addr)
+        if _is_generic_display(own_words):
+            own_words = []
+    own_words = own_words or _signature_name(parsed.signature)
+    add([w for w in own_words if _usable_part(w)], own=True, trusted=False)
+    for recipient in parsed.recipients:
+        words = _name_words(recipient.name) if recipient.name else _local_part_name(recipient.addr)
+        if not _is_generic_display(words):
+            add([w for w in words if _usable_part(w)], own=False, trusted=False)
+    return people
+
+
+def _looks_like_first_name(word: str) -> bool:
+    """A capitalised word that could be a person's first name: not an ordinary word, product, weekday or month."""
+    lowered = word.lower().replace("’", "'")
+    return (
+        2 <= len(word) <= 20
+        and word[0].isupper()
+        and word[1:].islower()
+        and lowered not in COMMON_WORDS
+        and not lowered.endswith(_NON_NAME_SUFFIXES)
+    )
+
+
+def _at_sentence_start(text: str, offset: int) -> bool:
+    position = offset - 1
+    while position >= 0 and offset - position < 40 and text[position] in " \t\"'“(":
+        position -= 1
+    return position < 0 or text[position] in "\n.!?:;-*•"
+
+
+def _in_address(text: str, start: int, end: int) -> bool:
+    """Part of an e-mail address, URL or file name rather than prose."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return before in "@./\\_" or after in "@_" or (after == "." and end + 1 < len(text) and text[end + 1].isalnum())
+
+
+def _blame_extent(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a name's span to the blame phrase around it ("because Priya forgot") when there is one."""
+    after = _AFTER_NAME.match(text, end, min(len(text), end + 80), timeout=MATCH_TIMEOUT)
+    before = _BEFORE_NAME.search(text, max(0, start - 30), start, timeout=MATCH_TIMEOUT)
+    return (before.start() if before else start), (after.end() if after else end)
+
+
+# ---- the impersonal rewrite offered as a suggestion ----
+
+_IRREGULAR_PARTICIPLES: dict[str, str] = {
+    "break": "broken", "broke": "broken", "send": "sent", "sent": "sent", "run": "run", "ran": "run",
+    "rerun": "rerun", "reran": "rerun", "write": "written", "wrote": "written", "overwrite": "overwritten",
+    "overwrote": "overwritten", "rewrite": "rewritten", "rewrote": "rewritten", "take": "taken", "took": "taken",
+    "make": "made", "made": "made", "put": "put", "set": "set", "reset": "reset", "shut": "shut", "give": "given",
+    "gave": "given", "forget": "forgotten", "forgot": "forgotten", "hit": "hit", "leave": "left", "left": "left",
+    "lose": "lost", "lost": "lost", "build": "built", "built": "built", "rebuild": "rebuilt", "rebuilt": "rebuilt",
+    "spend": "spent", "spent": "spent", "cut": "cut", "get": "got", "got": "got", "do": "done", "did": "done",
+    "keep": "kept", "kept": "kept", "pay": "paid", "paid": "paid", "see": "seen", "saw": "seen", "tell": "told",
+    "told": "told", "sell": "sold", "sold": "sold", "bring": "brought", "brought": "brought", "buy": "bought",
+    "bought": "bought", "choose": "chosen", "chose": "chosen", "find": "found", "found": "found", "hold": "held",
+    "held": "held", "read": "read", "show": "shown", "throw": "thrown", "threw": "thrown", "undo": "undone",
+    "undid": "undone", "override": "overridden", "overrode": "overridden", "feed": "fed", "fed": "fed",
+    "draw": "drawn", "drew": "drawn", "freeze": "frozen", "froze": "frozen", "hide": "hidden", "hid": "hidden",
+    "meet": "met", "met": "met", "quit": "quit", "say": "said", "said": "said", "split": "split",
+    "spread": "spread", "upset": "upset", "mislay": "mislaid", "mislaid": "mislaid", "lay": "laid",
+}
+_DOUBLED_FINAL = frozenset(
+    "stop drop ship plan tag commit submit swap zip log skip scan map pin flag strip trim cap admit omit permit "
+    "refer transfer control chat plug unplug tap wrap step grab snap ban bar jam clip chop flip slip trip scrap".split()
+)
+_PARTICLES = r"(?:up|down|off|out|on|over|back|in|through|away)"
+_OBJECT = (
+    r"(?P<det>the|a|an|our|their|his|her|its|this|that|these|those|my|your)\s+"
+    r"(?P<np>(?:[\w-]+\s+){0,4}?[\w-]+)"
+    r"|(?P<bare>(?!(?:the|a|an|to|and|but|so|up|down|out|off)\b)[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}?)"
+)
+_OBJECT_END = (
+    r"(?=\s*[,;:.!?)]|\s*$|\s+(?:and|but|so|which|that|before|after|when|while|because|during|on|in|at|for|from|to|"
+    r"by|until|with|without|yesterday|today|tonight|last|this|again|twice|overnight|properly|correctly|"
+    r"in\s+time)\b)"
+)
+_NEGATED_ACTION = regex.compile(
+    rf"\s+(?:{_ADVERBS}\s+){{0,2}}(?:forgot\s+to|failed\s+to|neglected\s+to|omitted\s+to|did\s*n['’]?t|did\s+not|"
+    rf"never|(?:was|were)\s+supposed\s+to|(?:was|were)\s+unable\s+to|could\s*n['’]?t|could\s+not)\s+"
+    rf"(?P<verb>[a-z]+)(?:\s+(?P<particle>{_PARTICLES}))??\s+(?:{_OBJECT}){_OBJECT_END}(?P<tail>.*)",
+    regex.DOTALL,
+)
+_PAST_ACTION = regex.compile(
+    rf"\s+(?P<adverbs>(?:{_ADVERBS}\s+){{0,2}})(?:had\s+|has\s+)?(?P<verb>[a-z]+ed|"
+    + "|".join(sorted((k for k, v in _IRREGULAR_PARTICIPLES.items() if k != v or k.endswith("t")), key=len, reverse=True))
+    + rf")(?:\s+(?P<particle>{_PARTICLES}))??\s+(?:{_OBJECT}){_OBJECT_END}(?P<tail>.*)",
+    regex.DOTALL,
+)
+_POSSESSIVE_REWRITE = regex.compile(
+    rf"['’]s?\s+(?P<np>(?:[a-z][\w-]{{0,20}}\s+){{0,2}}?(?:{_POSSESSIVE_NOUNS}))(?!\w)(?P<tail>.*)", regex.DOTALL
+)
+
+
+def past_participle(verb: str) -> str:
+    """Best-effort past participle of an English verb, base or past form ("disable" -> "disabled")."""
+    lowered = verb.lower()
+    if lowered in _IRREGULAR_PARTICIPLES:
+        return _IRREGULAR_PARTICIPLES[lowered]
+    if lowered.endswith("ed"):
+        return lowered
+    if lowered in _DOUBLED_FINAL:
+        return lowered + lowered[-1] + "ed"
+    if lowered.endswith("e"):
+        return lowered + "d"
+    if len(lowered) > 2 and lowered.endswith("y") and lowered[-2] not in "aeiou":
+        return lowered[:-1] + "ied"
+    return lowered + "ed"
+
+
+def _passive_clause(match: regex.Match[str], negated: bool) -> str:
+    """ "forgot to disable the cron job" -> "the cron job was not disabled"."""
+    determiner = (match.group("det") or "").lower()
+    noun_phrase = match.group("np") or match.group("bare") or ""
+    if determiner in ("his", "her", "their", "my", "your"):
+        determiner = "the"
+    subject = f"{determiner} {noun_phrase}".strip()
+    head = noun_phrase.split()[-1].lower() if noun_phrase.split() else ""
+    plural = head.endswith("s") and not head.endswith(("ss", "us", "is", "news", "status"))
+    auxiliary = "were" if plural else "was"
+    adverbs = "" if negated else " ".join((match.groupdict().get("adverbs") or "").split())
+    particle = f" {match.group('particle')}" if match.group("particle") else ""
+    middle = "not" if negated else adverbs
+    words = [subject, auxiliary] + ([middle] if middle else []) + [past_participle(match.group("verb")) + particle]
+    return " ".join(words) + match.group("tail")
+
+
+def _sentence_case(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:1].upper() + text[1:] if text else text
+
+
+def impersonal_rewrite(sentence: str, name_start: int, name_end: int, own: bool = False) -> str:
+    """The sentence rewritten without the person: passive voice where a common pattern allows, else the name removed."""
+    before, after = sentence[:name_start], sentence[name_end:]
+    try:
+        possessive = _POSSESSIVE_REWRITE.match(after, timeout=MATCH_TIMEOUT)
+        if possessive:
+            noun_phrase = possessive.group("np")
+            article = "an" if noun_phrase[:1].lower() in "aeiou" else "a"
+            lead = regex.sub(r"(?i)thanks\s+to\s*$", "because of ", before, timeout=MATCH_TIMEOUT)
+            return _sentence_case(f"{lead}{article} {noun_phrase}{possessive.group('tail')}")
+        if regex.search(r"(?i)\bby\s+$", before, timeout=MATCH_TIMEOUT):
+            # A passive sentence that only adds the doer ("was deleted by Tom"): drop the doer.
+            return _sentence_case(regex.sub(r"(?i)\s*\bby\s+$", "", before) + after)
+        for pattern, negated in ((_NEGATED_ACTION, True), (_PAST_ACTION, False)):
+            action = pattern.match(after, timeout=MATCH_TIMEOUT)
+            if action:
+                lead = regex.sub(r"(?i)\b(?:because\s+of|thanks\s+to|due\s+to)\s*$", "because ", before)
+                clause = _passive_clause(action, negated)
+                return _sentence_case(lead + (clause if lead.strip() else clause))
+    except TimeoutError:
+        pass
+    if own:
+        return _sentence_case(regex.sub(r"^[\s,;:-]+", "", before.rstrip(" ,;:-") + after))
+    replacement = "A team member" if not before.strip() else "a team member"
+    return _sentence_case(before + replacement + after)
+
+
+@dataclass(frozen=True)
+class BlameNames:
+    """A person's name in the new text of a broadcast: team roster, sender, recipients or a name in blame wording."""
+
+    id: str = "blame-names"
+    severity: Severity = Severity.BLOCK
+    applies_to: AppliesTo = AppliesTo.BROADCAST
+
+    def run(self, message: CheckMessage) -> Iterator[Finding]:
+        text = message.text
+        if not text:
+            return
+        index = TextIndex(text)
+        greetings = message.parsed.greeting_lines
+        people = _people(message)
+        found: list[tuple[int, int, int, int, str, bool]] = []  # span, name span, message, own name?
+
+        def keep(start: int, end: int, own: bool, why: str) -> bool:
+            if greetings and index.line_of(start) in greetings:
+                return False
+            if _in_address(text, start, end):
+                return False
+            if any(s <= start < e or start <= s < end for _, _, s, e, _, _ in found):
+                return False
+            low, high = _blame_extent(text, start, end)
+            found.append((low, high, start, end, why, own))
+            return True
+
+        if people:
+            pattern = regex.compile(r"\b\L<names>\b", names=list(people))
+            try:
+                for hits, match in enumerate(pattern.finditer(text, timeout=MATCH_TIMEOUT)):
+                    if hits >= MAX_NAME_HITS or len(found) >= MAX_FINDINGS:
+                        break
+                    person = people[match.group()]
+                    if person.ambiguous and (
+                        _at_sentence_start(text, match.start()) or regex.match(r"\s*\d", text[match.end() : match.end() + 4])
+                    ):
+                        continue
+                    keep(match.start(), match.end(), person.own, _OWN_NAME_MESSAGE if person.own else _NAMES_MESSAGE)
+            except TimeoutError:
+                pass
+
+        extra = phrase_pattern(message.team.rule(self.id).extra_phrases)
+        if extra is not None and len(found) < MAX_FINDINGS:
+            needles = [p.split()[0].lower() for p in message.team.rule(self.id).extra_phrases if p.split()]
+            for match in matches_near(text, extra, anchor_offsets(folded(text), needles), before=0, after=200):
+                keep(match.start(), match.end(), False, _NAMES_MESSAGE)
+
+        if len(found) < MAX_FINDINGS:
+            for start, end in _names_in_blame_context(text):
+                if len(found) >= MAX_FINDINGS:
+                    break
+                keep(start, end, False, _CONTEXT_MESSAGE)
+
+        for low, high, name_start, name_end, why, own in sorted(found):
+            sentence_start, sentence_end = sentence_around(text, low, high)
+            rewrite = impersonal_rewrite(
+                text[sentence_start:sentence_end], name_start - sentence_start, name_end - sentence_start, own
+            )
+            if own:
+                suggestion = f"Leave your own name out; the From line already says who is writing: \"{rewrite}\""
+            else:
+                suggestion = f"Describe what happened without naming anyone: \"{rewrite}\""
+            yield make_finding(index, self.id, self.severity, low, high, why, suggestion)
+
+
+def _names_in_blame_context(text: str) -> Iterable[tuple[int, int]]:
+    """Spans of capitalised first names that sit in blame wording ("Jorge forgot", "thanks to Jorge's change")."""
+    offsets = anchor_offsets(folded(text), _CONTEXT_ANCHORS)
+    for pattern in (_NAME_THEN_VERB, _NAME_POSSESSIVE, _TRIGGER_THEN_NAME):
+        for match in matches_near(text, pattern, offsets, before=50, after=120):
+            name_start = match.start("name")
+            words = list(regex.finditer(r"\S+", match.group("name")))
+            # "Yesterday Priya forgot": leading ordinary words are not part of the name.
+            while words and not _looks_like_first_name(words[0].group()):
+                words.pop(0)
+            if not words or not all(_looks_like_first_name(w.group()) for w in words):
+                continue
+            start, end = name_start + words[0].start(), name_start + words[-1].end()
+            if _preceded_by_determiner(text, start):
+                continue
+            yield start, end
+
+
+def _preceded_by_determiner(text: str, start: int) -> bool:
+    """ "the Jenkins job", "our Atlas cluster": a capitalised word after a determiner is a thing, not a person."""
+    before = text[max(0, start - 12) : start].lower().split()
+    return bool(before) and before[-1] in ("the", "a", "an", "our", "their", "this", "that", "your", "its", "my", "every", "each", "some")
+
+
+_SELF_BLAME = regex.compile(
+    r"(?<!\w)(?:"
+    r"(?:(?:all|entirely|totally|completely|wholly)\s+)?my\s+(?:own\s+)?(?:fault|mistake|error|bad|oversight|blunder|"
+    r"screw-?\s?up|doing|responsibility)"
+    r"|i\s+(?:take|accept|bear|assume|own)\s+(?:full\s+|complete\s+|total\s+|sole\s+|all\s+(?:the\s+)?|personal\s+|the\s+)?"
+    r"(?:responsibility|blame)"
+    r"|i(?:['’]m|\s+am)\s+(?:fully\s+|entirely\s+|solely\s+|totally\s+|personally\s+|the\s+one\s+)?(?:to\s+blame|at\s+fault|"
+    r"responsible\s+for\s+(?:this|that|it|the\s+(?:mistake|error|outage|incident|problem|issue|mix-?up|confusion|failure|mess)))"
+    r"|i\s+(?:really\s+|totally\s+|completely\s+|badly\s+)?(?:messed|screwed|fouled|mucked)\s+(?:this\s+|it\s+|things\s+)?up"
+    r"|i\s+(?:really\s+)?(?:dropped\s+the\s+ball|blew\s+it|goofed|botched|fumbled)"
+    r"|i\s+made\s+(?:a|an)\s+(?:\w+\s+)?(?:mistake|error|blunder)"
+    r"|blame\s+(?:it\s+on\s+|this\s+on\s+)?me(?!\w)|the\s+blame\s+(?:is|lies|rests)\s+(?:\w+\s+)?(?:with\s+me|mine)"
+    r"|it\s+was\s+(?:me|i)\s+(?:who|that)|i(?:['’]m|\s+am|\s+was)\s+the\s+one\s+who"
+    r"|(?:that|this|it)(?:['’]s|\s+is|\s+was|\s+one\s+is)\s+(?:all\s+|entirely\s+|totally\s+|fully\s+)?on\s+me(?!\w)"
+    r"|i\s+should\s+have\s+(?:caught|noticed|checked|tested|seen|known|verified|double-?checked|spotted|reviewed|"
+    r"been\s+more\s+careful)"
+    r"|i\s+(?:accidentally|mistakenly|carelessly|wrongly|inadvertently)\s+[a-z]+"
+    r"|i\s+(?:forgot|failed|neglected)\s+to\s+[a-z]+"
+    r"|i\s+(?:overlooked|caused|broke)(?!\w)"
+    r")",
+    regex.IGNORECASE,
+)
+_SELF_BLAME_ANCHORS = (
+    "fault", "mistake", "error", "my bad", "oversight", "blunder", "screw", "my doing", "responsib", "blame",
+    "messed", "fouled", "mucked", "the ball", "blew it", "goofed", "botched", "fumbled", "was me", "was i ",
+    "the one who", "on me", "should have", "accidental", "careless", "wrongly", "inadvertent", "forgot",
+    "failed", "neglected", "overlooked", "caused", "broke",
+)
+_SELF_BLAME_MESSAGE = (
+    "The sender takes the blame personally in a message to a whole group. A public notice works best when it sticks "
+    "to neutral facts: one person shouldering the fault in front of everyone makes the story about them. Unless the "
+    "mistake hurt a particular person, any personal apology is better made one to one."
+)
+_SELF_BLAME_SUGGESTION = (
+    "State the facts without a culprit, e.g. \"The release went out without the final check.\", and send your "
+    "personal apology directly to the people it affected."
+)
+
+
+@dataclass(frozen=True)
+class PublicSelfBlame:
+    """Individual self-blame in a broadcast ("my fault", "I messed up", "I take full responsibility")."""
+
+    id: str = "public-self-blame"
+    severity: Severity = Severity.WARN
+    applies_to: AppliesTo = AppliesTo.BROADCAST
+
+    def run(self, message: CheckMessage) -> Iterator[Finding]:
+        text = message.text
+        if not text:
+            return
+        index = TextIndex(text)
+        lowered = folded(text)
+        extra_phrases = message.team.rule(self.id).extra_phrases
+        hits = list(matches_near(text, _SELF_BLAME, anchor_offsets(lowered, _SELF_BLAME_ANCHORS), before=45, after=90))
+        extra = phrase_pattern(extra_phrases)
+        if extra is not None:
+            needles = [p.split()[0].lower() for p in extra_phrases if p.split()]
+            hits += matches_near(text, extra, anchor_offsets(lowered, needles), before=0, after=200)
+        reported = 0
+        last_end = -1
+        for match in sorted(hits, key=lambda m: m.start()):
+            if match.start() < last_end:
+                continue
+            last_end = match.end()
+            yield make_finding(
+                index, self.id, self.severity, match.start(), match.end(), _SELF_BLAME_MESSAGE, _SELF_BLAME_SUGGESTION
+            )
+            reported += 1
+            if reported >= MAX_FINDINGS:
+                return
+
+
+RULES = (BlameNames(), PublicSelfBlame())
