@@ -269,10 +269,15 @@ def describe_recipients(rcpt_tos: Sequence[str]) -> str:
     return plural(len(unique), "recipient")
 
 
-def summary_line(findings: Sequence[ShownFinding], rcpt_tos: Sequence[str]) -> str:
+def summary_line(findings: Sequence[ShownFinding], rcpt_tos: Sequence[str], recipients_label: str | None = None) -> str:
+    """The headline, e.g. "2 things to change before this goes to <list>".
+
+    `recipients_label` names the audience (say, the broadcast list among several recipients) instead of
+    the single address or the count.
+    """
     blocking = sum(1 for f in findings if f.severity == "block")
     others = len(findings) - blocking
-    target = describe_recipients(rcpt_tos)
+    target = clean_header_text(recipients_label, 120) if recipients_label else describe_recipients(rcpt_tos)
     if blocking:
         line = f"{plural(blocking, 'thing')} to change before this goes to {target}"
         if others:
@@ -366,6 +371,7 @@ def build_bounce(
     release_expires: datetime | None = None,
     hold_days: int | None = None,
     arrival: datetime | None = None,
+    recipients_label: str | None = None,
 ) -> bytes:
     """The annotated bounce for a held message: multipart/report (human report, delivery-status, original)."""
     if not mail_from.strip().strip("<>"):
@@ -377,7 +383,7 @@ def build_bounce(
         dict.fromkeys(f.rule for f in shown))
     sender = _safe_address(mail_from)
     context = {
-        "summary": summary_line(shown, rcpt_tos),
+        "summary": summary_line(shown, rcpt_tos, recipients_label),
         "subject": subject or "(no subject)",
         "held_id": held_id,
         "sender": sender,

@@ -363,7 +363,8 @@ class SqliteStore:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO held (id, created, status, kind, team, mail_from, rcpt_tos, mail_options, subject,"
-                " thread_key, message_id, findings, audience, raw, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " thread_key, message_id, findings, audience, raw, due)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (held_id, _ts(now or _utcnow()), HOLD_KINDS[kind], kind, team, mail_from, json.dumps(list(rcpt_tos)),
                  json.dumps(list(mail_options)), subject, thread_key, message_id,
                  json.dumps([dict(finding) for finding in findings]), audience, bytes(raw),
@@ -403,12 +404,14 @@ class SqliteStore:
         now: datetime | None = None,
         status: str = "released",
         event: Event | None = None,
+        outbox_kind: str = "release",
     ) -> int | None:
         """Close an open message and queue its original for relay, in one transaction; the outbox id, or None.
 
         One transaction so a crash can never leave a message marked released but not queued (lost), or
         queued but still open (sent twice). Used for releases (status "released") and for deferred
-        messages that are due (status "delivered"); `event` is recorded in the same transaction.
+        messages that are due (status "delivered", outbox_kind "deferred"); `event` is recorded in the same
+        transaction. Outbox items of these kinds carry the original envelope and bytes: relay them as they are.
         """
         if status not in CLOSED_STATUSES:
             raise ValueError(f"cannot close a held message as {status!r}")
@@ -418,7 +421,7 @@ class SqliteStore:
                              " AND status IN ('held', 'deferred')", (held_id,)).fetchone()
             if row is None or not _close(db, held_id, status, reason, moment):
                 return None
-            outbox_id = _enqueue(db, "release", row[0], json.loads(row[1]), bytes(row[3]), moment,
+            outbox_id = _enqueue(db, outbox_kind, row[0], json.loads(row[1]), bytes(row[3]), moment,
                                  json.loads(row[2]))
             if event is not None:
                 _insert_event(db, event)
@@ -438,7 +441,10 @@ class SqliteStore:
         return None if row[0] is None else _dt(row[0])
 
     def expired_held(self, older_than: datetime) -> list[HeldMessage]:
-        """Held messages created before `older_than` that nobody fixed or released (deferred ones are relayed, never expire)."""
+        """Held messages created before `older_than` that nobody fixed or released.
+
+        Deferred messages are not included: they are relayed when due, never expired.
+        """
         with self._lock:
             rows = self._db.execute(f"SELECT {_HELD_COLUMNS} FROM held WHERE status = 'held' AND created < ?"
                                     " ORDER BY created, rowid", (_ts(older_than),)).fetchall()
@@ -607,7 +613,7 @@ class Store(Protocol):
     def close_held(self, held_id: str, status: str, reason: str, now: datetime | None = None) -> bool: ...
 
     def release_held(self, held_id: str, reason: str, now: datetime | None = None, status: str = "released",
-                     event: Event | None = None) -> int | None: ...
+                     event: Event | None = None, outbox_kind: str = "release") -> int | None: ...
 
     def due_deferred(self, now: datetime) -> list[HeldMessage]: ...
 
@@ -715,8 +721,8 @@ class AsyncStore:
         return await self._run(self.store.close_held, held_id, status, reason, now)
 
     async def release_held(self, held_id: str, reason: str, now: datetime | None = None, status: str = "released",
-                           event: Event | None = None) -> int | None:
-        return await self._run(self.store.release_held, held_id, reason, now, status, event)
+                           event: Event | None = None, outbox_kind: str = "release") -> int | None:
+        return await self._run(self.store.release_held, held_id, reason, now, status, event, outbox_kind)
 
     async def due_deferred(self, now: datetime) -> list[HeldMessage]:
         return await self._run(self.store.due_deferred, now)

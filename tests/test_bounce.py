@@ -152,6 +152,7 @@ def test_summary_pluralises_and_names_the_audience() -> None:
     one = shown_findings(FINDINGS[:1], TEXT)
     assert summary_line(one, [LIST]) == "1 thing to change before this goes to platform-all@example.com"
     assert summary_line(one, [LIST, "b@x", "c@x"]) == "1 thing to change before this goes to 3 recipients"
+    assert summary_line(one, [LIST, "b@x"], recipients_label=LIST).endswith(f"goes to {LIST}")
     everything = shown_findings(FINDINGS, TEXT)
     assert summary_line(everything, [LIST]).endswith("(and 1 suggestion worth a look)")
 
@@ -180,7 +181,8 @@ def test_encoded_crlf_in_subject_cannot_inject_a_header() -> None:
 
 
 def test_non_ascii_subject_is_re_encoded() -> None:
-    raw = ORIGINAL.replace(b"Subject: [oops] Deploy failed", b"Subject: =?utf-8?b?w5xiZXJ3ZWlzdW5nIGZlaGxnZXNjaGxhZ2Vu?=")
+    raw = ORIGINAL.replace(b"Subject: [oops] Deploy failed",
+                           b"Subject: =?utf-8?b?w5xiZXJ3ZWlzdW5nIGZlaGxnZXNjaGxhZ2Vu?=")
     data = bounce(raw=raw)
     assert data.split(b"\r\n\r\n", 1)[0].isascii()
     assert parse(data)["Subject"] == "Held for review: \u00dcberweisung fehlgeschlagen"

@@ -130,7 +130,8 @@ def test_key_file_of_wrong_size_is_refused(tmp_path: Path) -> None:
 
 
 def test_key_path_and_release_base_follow_the_configuration(tmp_path: Path) -> None:
-    (tmp_path / "oopsguard.toml").write_text('[store]\npath = "state/og.db"\n[proxy]\nbounce_from = "og@corp.example"\n')
+    (tmp_path / "oopsguard.toml").write_text('[store]\npath = "state/og.db"\n'
+                                             '[proxy]\nbounce_from = "og@corp.example"\n')
     config = load_config(tmp_path)
     assert key_path(config) == Path("state/release.key")
     assert release_base(config) == ("release", "corp.example")
@@ -170,5 +171,6 @@ def test_release_reason_from_multipart_reply() -> None:
     body = ("--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html</p>\r\n"
             "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
             "Legal approved the wording =E2=80=94 send it.\r\n--b--\r\n")
-    raw = reply(body, content_type='multipart/alternative; boundary="b"').replace(b"; charset=utf-8\r\n\r\n--b", b"\r\n\r\n--b", 1)
+    raw = reply(body, content_type='multipart/alternative; boundary="b"')
+    raw = raw.replace(b"; charset=utf-8\r\n\r\n--b", b"\r\n\r\n--b", 1)
     assert release_reason_from_reply(raw) == "Legal approved the wording \u2014 send it."

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -20,7 +21,7 @@ FINDINGS = [{"rule": "blame-names", "severity": "block", "line": 1, "column": 5,
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
     opened = SqliteStore(tmp_path / "state" / "oopsguard.db")
     yield opened
     opened.close()

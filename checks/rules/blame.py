@@ -37,6 +37,13 @@ COMMON_WORDS: frozenset[str] = frozenset(
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
     christmas easter thanksgiving halloween covid brexit new year
+    legacy staging production prod dev sandbox cache storage bucket disk memory cpu node nodes pod pods container
+    containers worker workers timer import sync batch upload download order orders payment payments message
+    messages login logins file files record records account accounts password passwords certificate
+    certificates cert certs token tokens key keys domain dns link links vpn wifi router switch traffic spam filter
+    filters rule rules policy policies request requests charge charges refund refunds transaction transactions
+    shipment shipments delivery deliveries feed feeds form forms field fields table tables query queries whoever
+    several none most many such both neither either everything anything nothing something
     team teams staff all crew group everyone folks people colleagues members member list lists department dept
     division office board committee council management leadership leads lead manager managers admin admins
     support service services desk help helpdesk engineering engineers engineer ops devops sre it hr finance legal
@@ -237,16 +244,19 @@ def _people(message: CheckMessage) -> dict[str, _Person]:
     return people
 
 
+def _ordinary_word(lowered: str) -> bool:
+    return lowered in COMMON_WORDS or lowered.endswith(_NON_NAME_SUFFIXES)
+
+
 def _looks_like_first_name(word: str) -> bool:
     """A capitalised word that could be a person's first name: not an ordinary word, product, weekday or month."""
     lowered = word.lower().replace("’", "'")
-    return (
-        2 <= len(word) <= 20
-        and word[0].isupper()
-        and word[1:].islower()
-        and lowered not in COMMON_WORDS
-        and not lowered.endswith(_NON_NAME_SUFFIXES)
-    )
+    if not (2 <= len(word) <= 20 and word[0].isupper() and word[1:].islower()) or _ordinary_word(lowered):
+        return False
+    # Plurals of ordinary nouns ("Invoices", "Payments") start sentences too.
+    if lowered.endswith("s") and not lowered.endswith("ss"):
+        return not (_ordinary_word(lowered[:-1]) or (lowered.endswith("es") and _ordinary_word(lowered[:-2])))
+    return True
 
 
 def _at_sentence_start(text: str, offset: int) -> bool:
@@ -360,7 +370,8 @@ def _sentence_case(text: str) -> str:
 
 
 def impersonal_rewrite(sentence: str, name_start: int, name_end: int, own: bool = False) -> str:
-    """The sentence rewritten without the person: passive voice where a common pattern allows, else the name removed."""
+    """The sentence rewritten without the person: passive voice where a common pattern allows, else the name
+    replaced by "a team member" (the sender's own name is dropped; "" when nothing worth keeping remains)."""
     before, after = sentence[:name_start], sentence[name_end:]
     try:
         possessive = _POSSESSIVE_REWRITE.match(after, timeout=MATCH_TIMEOUT)
@@ -381,7 +392,8 @@ def impersonal_rewrite(sentence: str, name_start: int, name_end: int, own: bool 
     except TimeoutError:
         pass
     if own:
-        return _sentence_case(regex.sub(r"^[\s,;:-]+", "", before.rstrip(" ,;:-") + after))
+        remainder = _sentence_case(regex.sub(r"^[\s,;:.-]+", "", before.rstrip(" ,;:-") + after))
+        return remainder if len(remainder.split()) >= 3 else ""
     replacement = "A team member" if not before.strip() else "a team member"
     return _sentence_case(before + replacement + after)
 
@@ -446,7 +458,9 @@ class BlameNames:
             rewrite = impersonal_rewrite(
                 text[sentence_start:sentence_end], name_start - sentence_start, name_end - sentence_start, own
             )
-            if own:
+            if own and not rewrite:
+                suggestion = "Leave your own name out of the text; the From line already says who is writing."
+            elif own:
                 suggestion = f"Leave your own name out; the From line already says who is writing: \"{rewrite}\""
             else:
                 suggestion = f"Describe what happened without naming anyone: \"{rewrite}\""
@@ -479,7 +493,7 @@ def _preceded_by_determiner(text: str, start: int) -> bool:
 
 _SELF_BLAME = regex.compile(
     r"(?<!\w)(?:"
-    r"(?:(?:all|entirely|totally|completely|wholly)\s+)?my\s+(?:own\s+)?(?:fault|mistake|error|bad|oversight|blunder|"
+    r"(?<!\bnot\s)(?<!n['’]t\s)(?:(?:all|entirely|totally|completely|wholly)\s+)?my\s+(?:own\s+)?(?:fault|mistake|error|bad|oversight|blunder|"
     r"screw-?\s?up|doing|responsibility)"
     r"|i\s+(?:take|accept|bear|assume|own)\s+(?:full\s+|complete\s+|total\s+|sole\s+|all\s+(?:the\s+)?|personal\s+|the\s+)?"
     r"(?:responsibility|blame)"

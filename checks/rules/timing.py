@@ -1,0 +1,321 @@
+"""Timing rules for internal notices: no solution on day one, always say when the next update comes, and keep it close."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterator
+
+import regex
+
+from checks.dates import (
+    TimeExpression,
+    add_working_days,
+    find_time_expressions,
+    format_day,
+    local_date,
+    working_days_between,
+)
+from checks.model import AppliesTo, CheckMessage, Finding, Severity
+from checks.scan import anchor_offsets, first_sentence, folded, matches_near, sentence_around
+from checks.text import MATCH_TIMEOUT, TextIndex, make_finding, phrase_pattern
+
+# The longest gap, in working days, between a notice and the update it promises.
+UPDATE_WITHIN_WORKING_DAYS = 2
+# Update wordings examined per message: enough for any real notice, bounded for hostile text.
+MAX_UPDATE_WORDS = 60
+MAX_FINDINGS = 10
+# How far apart an update wording and its time may be and still be read as one promise.
+MAX_PROMISE_GAP = 90
+
+# What a promised time is attached to: an update, a recommendation, more information, next steps.
+_UPDATE_WORDS = regex.compile(
+    r"(?<!\w)(?:updates?|update[ds]|recommend\w*|fix(?:es)?|solutions?|propos(?:al|als|e|ed)|information|info|"
+    r"details?|next\s+steps?|reports?|analysis|review|findings|root[\s-]+cause|post-?\s?mortem|retrospective|"
+    r"news|hear\s+(?:from|back)|get\s+back|back\s+to\s+you|let\s+you\s+know|know\s+more|in\s+touch|"
+    r"keep\s+you\s+(?:posted|informed|updated)|follow(?:[\s-]?up|s)|write\s+(?:to\s+you\s+)?again|status|summary|"
+    r"plan|circle\s+back|check\s+in|report\s+back|touch\s+base|(?:share|tell\s+you|say|send|have)\s+more|"
+    r"more\s+to\s+follow|recommendation|assessment|investigation|outcome|results?)(?!\w)",
+    regex.IGNORECASE,
+)
+_UPDATE_ANCHORS = (
+    "update", "recommend", "fix", "solution", "propos", "info", "detail", "next step", "report", "analysis",
+    "review", "findings", "root", "mortem", "retrospective", "news", "hear ", "get back", "back to you",
+    "let you know", "know more", "in touch", "keep you", "follow", "write", "status", "summary", "plan",
+    "circle back", "check in", "touch base", " more", "assessment", "investigation", "outcome", "result",
+)
+# Promises with no time in them.
+_VAGUE = regex.compile(
+    r"(?<!\w)(?:soon|shortly|asap|as\s+soon\s+as\s+(?:possible|we\s+(?:can|know\s+more|have\s+more))|in\s+due\s+course|"
+    r"when\s+we\s+(?:know|have)\s+more|keep\s+you\s+(?:posted|updated|informed)|at\s+some\s+point|later)(?!\w)",
+    regex.IGNORECASE,
+)
+_VAGUE_ANCHORS = ("soon", "shortly", "asap", "due course", "know more", "have more", "keep you", "some point", "later")
+
+# A promise looks forward; "the investigation started at 09:00" does not, even though it names a time.
+_FUTURE_CUE = regex.compile(
+    r"(?<!\w)(?:will|['’]ll|shall|going\s+to|expect\w*|plan\w*|aim\w*|intend\w*|promise\w*|next|by|within|until|"
+    r"before|no\s+later\s+than|follow\w*|to\s+come|coming|upcoming|scheduled|due|latest|tomorrow|later|expected|"
+    r"should\s+(?:have|be)|hope\s+to)(?!\w)",
+    regex.IGNORECASE,
+)
+
+# Clause breaks that separate a time from an update wording: "began at 09:10, and we will update you".
+_FORWARD_BREAK = regex.compile(r";|,\s*(?:and|but)\b|\bbut\b|\band\s+(?:we|i|they|it|the|this|our|you|he|she|that)\b", regex.IGNORECASE)
+_BACKWARD_BREAK = regex.compile(r";|\b(?:and|but)\b", regex.IGNORECASE)
+
+# A notice that already presents the remedy rather than saying when it will come.
+_SOLUTION = regex.compile(
+    r"(?<!\w)(?:"
+    r"(?:the|our|my|a)\s+(?:recommended\s+|proposed\s+|permanent\s+|long[\s-]term\s+|real\s+|actual\s+|final\s+)?"
+    r"(?:fix|solution|remedy|workaround|plan)\s+(?:is|was|will\s+be|would\s+be)(?!\w)"
+    r"|(?:fix|solution|workaround|remedy|recommendation|proposal|proposed\s+fix|recommended\s+fix|resolution)\s*:"
+    r"|(?:we|i)(?:['’]ve|\s+have)?\s+(?:already\s+|now\s+|just\s+)?(?:fixed|patched|solved|corrected)(?!\w)"
+    r"|(?:has|have)\s+(?:already\s+|now\s+)?been\s+(?:fixed|patched|solved|corrected)(?!\w)"
+    r"|(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+intend\s+to|\s+want\s+to)\s+"
+    r"(?:fix|solve|address|prevent|avoid)\s+(?:this|it|that|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:by|with)\s+[a-z]+ing(?!\w)"
+    r"|(?:we|i)\s+(?:strongly\s+|would\s+|therefore\s+)?(?:recommend|suggest|propose)(?!\w)"
+    r"|(?:our|my)\s+(?:recommendation|proposal|suggestion|plan)\s+(?:is|would\s+be)(?!\w)"
+    r"|here\s+is\s+(?:our|the|my)\s+(?:recommendation|proposal|plan|fix|solution)"
+    r"|(?:going\s+forward|from\s+now\s+on|in\s+(?:the\s+)?future|moving\s+forward)\s*,?\s+"
+    r"(?:we|i|all|every|each|the|our|any|no)(?!\w)"
+    r"|to\s+(?:prevent|avoid|stop)\s+(?:this|that|it|a\s+repeat|(?:a\s+)?recurrence|similar)[^.;!?\n]{0,50}?,?\s+"
+    r"(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+have|\s+are)(?!\w)"
+    r"|as\s+a\s+workaround"
+    r")",
+    regex.IGNORECASE,
+)
+_SOLUTION_ANCHORS = (
+    "fix", "solution", "remedy", "workaround", "plan", "recommend", "proposal", "resolution", "patched", "solved",
+    "corrected", "prevent", "avoid", "suggest", "propose", "going forward", "from now on", "future",
+    "moving forward", "stop",
+)
+# A clause that hands over the remedy later ("will be ready by Thursday", "we will share it on Wednesday").
+_DELIVERY = regex.compile(
+    r"(?<!\w)(?:shar\w*|send\w*|sent|present\w*|propos\w*|circulat\w*|follow\w*|come|coming|ready|available|"
+    r"publish\w*|announc\w*|bring|provide\w*|deliver\w*|outline\w*|walk\s+you|get\s+back|report\s+back|finali[sz]\w*)(?!\w)",
+    regex.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Promise:
+    """An update wording and the time attached to it."""
+
+    word_start: int
+    word_end: int
+    time: TimeExpression
+
+
+def _zone_name(message: CheckMessage) -> str:
+    return message.team.timezone or "UTC"
+
+
+def _extra_matches(message: CheckMessage, rule_id: str, text: str, lowered: str) -> list[regex.Match[str]]:
+    """Matches of a team's extra phrases for a rule, found the bounded way."""
+    phrases = message.team.rule(rule_id).extra_phrases
+    pattern = phrase_pattern(phrases)
+    if pattern is None:
+        return []
+    needles = [p.split()[0].lower() for p in phrases if p.split()]
+    return list(matches_near(text, pattern, anchor_offsets(lowered, needles), before=0, after=200))
+
+
+def _tied(text: str, word_start: int, word_end: int, expression: TimeExpression) -> bool:
+    """Whether a time belongs to an update wording in the same clause ("an update by Thursday noon")."""
+    if expression.start < word_end and word_start < expression.end:
+        return True
+    if word_end <= expression.start:
+        gap = text[word_end : expression.start]
+        return len(gap) <= MAX_PROMISE_GAP and _FORWARD_BREAK.search(gap, timeout=MATCH_TIMEOUT) is None
+    gap = text[expression.end : word_start]
+    return len(gap) <= MAX_PROMISE_GAP and _BACKWARD_BREAK.search(gap, timeout=MATCH_TIMEOUT) is None
+
+
+def promised_times(message: CheckMessage, rule_id: str, reference: datetime) -> list[Promise]:
+    """Every time the text attaches to an update, recommendation or "more information", in text order."""
+    text = message.text
+    lowered = folded(text)
+    tz = _zone_name(message)
+    words = list(matches_near(text, _UPDATE_WORDS, anchor_offsets(lowered, _UPDATE_ANCHORS), before=20, after=60))
+    words += _extra_matches(message, rule_id, text, lowered)
+    words.sort(key=lambda m: m.start())
+    sentences: dict[tuple[int, int], list[TimeExpression]] = {}
+    promises: dict[tuple[int, int], Promise] = {}
+    for word in words[:MAX_UPDATE_WORDS]:
+        bounds = sentence_around(text, word.start(), word.end())
+        if bounds not in sentences:
+            start, end = bounds
+            sentences[bounds] = [
+                TimeExpression(start + e.start, start + e.end, e.when)
+                for e in find_time_expressions(text[start:end], reference, tz)
+            ]
+        if not sentences[bounds] or _FUTURE_CUE.search(text, bounds[0], bounds[1], timeout=MATCH_TIMEOUT) is None:
+            continue
+        for expression in sentences[bounds]:
+            key = (expression.start, expression.end)
+            if key not in promises and _tied(text, word.start(), word.end(), expression):
+                promises[key] = Promise(word.start(), word.end(), expression)
+    return sorted(promises.values(), key=lambda p: p.time.start)
+
+
+def _future(promises: list[Promise], today: date, tz: str) -> list[Promise]:
+    """Promises that point at today or later; "the report from 12 November" is history, not a promise."""
+    return [p for p in promises if local_date(p.time.when, tz) >= today]
+
+
+def _suggested_update_day(message: CheckMessage) -> date | None:
+    if message.parsed.date is None:
+        return None
+    return add_working_days(local_date(message.parsed.date, _zone_name(message)), UPDATE_WITHIN_WORKING_DAYS)
+
+
+_NO_UPDATE_MESSAGE = (
+    "This first notice never says when people will hear more. Without a time for the next update or for the "
+    "recommended fix, readers fill the gap with guesses and follow-up questions; a concrete time shows the "
+    "problem is being handled."
+)
+_VAGUE_NOTE = " Words like \"{word}\" do not tell anyone when to expect it."
+
+
+@dataclass(frozen=True)
+class NoUpdateTime:
+    """A first notice that gives no time for the next update or the recommended fix."""
+
+    id: str = "no-update-time"
+    severity: Severity = Severity.WARN
+    applies_to: AppliesTo = AppliesTo.INTERNAL_BROADCAST_FIRST_NOTICE
+
+    def run(self, message: CheckMessage) -> Iterator[Finding]:
+        text = message.text
+        if not text.strip() or message.classification.follow_up:
+            return
+        tz = _zone_name(message)
+        reference = message.parsed.date or datetime(2000, 1, 3, 9, 0)  # any Monday: only presence matters then
+        promises = promised_times(message, self.id, reference)
+        if message.parsed.date is not None:
+            promises = _future(promises, local_date(reference, tz), tz)
+        if promises:
+            return
+        index = TextIndex(text)
+        anchor = first_sentence(text, message.parsed.greeting_lines) or (0, min(len(text), 120))
+        vague = next(
+            iter(matches_near(text, _VAGUE, anchor_offsets(folded(text), _VAGUE_ANCHORS), before=20, after=60)), None
+        )
+        why = _NO_UPDATE_MESSAGE + (_VAGUE_NOTE.format(word=" ".join(vague.group().split())) if vague else "")
+        update_day = _suggested_update_day(message)
+        when = f"{format_day(update_day)}, 12:00" if update_day else "<a day within two working days>, 12:00"
+        suggestion = f"Add when the next update will come, e.g. \"We will send an update by {when}.\""
+        yield make_finding(index, self.id, self.severity, anchor[0], anchor[1], why, suggestion)
+
+
+_LATE_MESSAGE = (
+    "The next update promised here is {days} working days away ({day}). The days right after a mistake are when "
+    "people pay attention and expect movement; a longer silence reads as the problem being parked."
+)
+
+
+@dataclass(frozen=True)
+class LateUpdate:
+    """The promised update or recommendation is more than two working days after the message (team timezone)."""
+
+    id: str = "late-update"
+    severity: Severity = Severity.WARN
+    applies_to: AppliesTo = AppliesTo.INTERNAL_BROADCAST
+
+    def run(self, message: CheckMessage) -> Iterator[Finding]:
+        text = message.text
+        reference = message.parsed.date
+        if not text.strip() or reference is None:
+            return
+        tz = _zone_name(message)
+        today = local_date(reference, tz)
+        promises = _future(promised_times(message, self.id, reference), today, tz)
+        if not promises:
+            return
+        # One prompt update is enough: a final report may take weeks when an update comes within two days.
+        distances = [working_days_between(today, local_date(p.time.when, tz)) for p in promises]
+        if min(distances) <= UPDATE_WITHIN_WORKING_DAYS:
+            return
+        index = TextIndex(text)
+        deadline = add_working_days(today, UPDATE_WITHIN_WORKING_DAYS)
+        for promise, days in list(zip(promises, distances))[:MAX_FINDINGS]:
+            due_day = local_date(promise.time.when, tz)
+            why = _LATE_MESSAGE.format(days=days, day=format_day(due_day))
+            suggestion = (
+                f"Promise an update within two working days, e.g. \"We will send an update by {format_day(deadline)}\", "
+                f"and keep {format_day(due_day)} for the complete result if it really needs that long."
+            )
+            yield make_finding(index, self.id, self.severity, promise.time.start, promise.time.end, why, suggestion)
+
+
+_FIRST_NOTICE_SOLUTION_MESSAGE = (
+    "This first notice already presents the fix. People take a proposed remedy better once they have had a little "
+    "time to absorb that something went wrong, so today's message should cover what happened and when the "
+    "recommendation will come."
+)
+_SAME_DAY_MESSAGE = (
+    "This follow-up presents a solution on {day}, the same day as the first notice. Give people until the next "
+    "day to take in the problem before asking them to weigh a remedy."
+)
+
+
+def _delivered_later(text: str, match: regex.Match[str], message: CheckMessage) -> bool:
+    """The clause says when the remedy will be handed over, on a later day ("will be ready by Thursday")."""
+    sentence_start, sentence_end = sentence_around(text, match.start(), match.end())
+    clause = text[match.start() : sentence_end]
+    if _DELIVERY.search(clause, timeout=MATCH_TIMEOUT) is None:
+        return False
+    tz = _zone_name(message)
+    reference = message.parsed.date
+    if reference is None:
+        return bool(find_time_expressions(clause, datetime(2000, 1, 3, 9, 0), tz))
+    today = local_date(reference, tz)
+    return any(local_date(e.when, tz) > today for e in find_time_expressions(clause, reference, tz))
+
+
+@dataclass(frozen=True)
+class SameDaySolution:
+    """A first notice that already announces the fix, or a solution follow-up on the first notice's calendar day."""
+
+    id: str = "same-day-solution"
+    severity: Severity = Severity.BLOCK
+    applies_to: AppliesTo = AppliesTo.INTERNAL_BROADCAST
+
+    def run(self, message: CheckMessage) -> Iterator[Finding]:
+        text = message.text
+        if not text.strip():
+            return
+        tz = _zone_name(message)
+        sent = message.parsed.date
+        if message.classification.follow_up:
+            first = message.thread_first_notice
+            if first is None or sent is None or local_date(first, tz) != local_date(sent, tz):
+                return
+            why = _SAME_DAY_MESSAGE.format(day=format_day(local_date(sent, tz)))
+        else:
+            why = _FIRST_NOTICE_SOLUTION_MESSAGE
+        lowered = folded(text)
+        hits = list(matches_near(text, _SOLUTION, anchor_offsets(lowered, _SOLUTION_ANCHORS), before=70, after=90))
+        hits += _extra_matches(message, self.id, text, lowered)
+        index = TextIndex(text)
+        next_day = add_working_days(local_date(sent, tz), 1) if sent is not None else None
+        when = format_day(next_day) if next_day else "<the next working day>"
+        if message.classification.follow_up:
+            suggestion = (
+                f"Send the solution on {when} instead; today, only say when it will come, e.g. "
+                f"\"We will share our recommended fix on {when}.\""
+            )
+        else:
+            suggestion = f"Replace the solution with when it will come, e.g. \"We will share a recommended fix by {when}.\""
+        reported, last_end = 0, -1
+        for match in sorted(hits, key=lambda m: m.start()):
+            if match.start() < last_end or _delivered_later(text, match, message):
+                continue
+            last_end = match.end()
+            yield make_finding(index, self.id, self.severity, match.start(), match.end(), why, suggestion)
+            reported += 1
+            if reported >= MAX_FINDINGS:
+                return
+
+
+RULES = (SameDaySolution(), NoUpdateTime(), LateUpdate())
