@@ -127,7 +127,7 @@ class _Atom:
     kind: str
     start: int
     end: int
-    groups: dict[str, str | None]
+    groups: regex.Match[str]  # indexed by group name; a group that did not take part gives None
 
 
 @lru_cache(maxsize=64)
@@ -383,14 +383,10 @@ def _atoms(text: str) -> list[_Atom]:
     found: list[_Atom] = []
     try:
         for match in _ATOM.finditer(text, timeout=MATCH_TIMEOUT):
-            groups = match.groupdict()
-            kind = next(
-                k for k in ("iso", "dm", "md", "dot", "ord", "wd", "rel", "per", "dur", "later", "clock", "tod")
-                if groups.get(_KIND_GROUP[k]) is not None
-            )
-            if kind == "per" and not (groups["per_mod"] or groups["per_which"] or groups["per_after"]):
+            kind = next(kind for kind, group in _KIND_GROUP.items() if match.start(group) != -1)
+            if kind == "per" and not (match["per_mod"] or match["per_which"] or match["per_after"]):
                 continue  # a bare "week" or "month" ("a busy week") names no moment
-            found.append(_Atom(kind, match.start(), match.end(), groups))
+            found.append(_Atom(kind, match.start(), match.end(), match))
     except TimeoutError:
         # Text this long is not a sentence; what was found so far is all a rule can use.
         pass

@@ -1,9 +1,798 @@
 """The message model: raw bytes to headers, people, thread ids and the sender's new words."""
 from __future__ import annotations
 
-from checks.model import ParsedMessage
+import binascii
+import codecs
+import html
+from datetime import datetime, timezone
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Iterable, Iterator
+
+import regex
+
+from checks.model import Address, ParsedMessage
+
+# Raw bytes handed to the MIME parser. The text we check is nearly always in the first
+# few kilobytes; capping keeps a 20 MB message with attachments to a bounded parse.
+MAX_PARSE_BYTES = 4 * 1024 * 1024
+# Decoded bytes of the chosen text part that are checked; the rest is not read.
+MAX_TEXT_BYTES = 2 * 1024 * 1024
+# Depth and part-count limits for the MIME walk (a message can nest parts adversarially).
+MAX_MIME_DEPTH = 30
+MAX_MIME_PARTS = 2000
+
+# Charset labels whose codec is not ASCII-compatible but that real mail uses. They are honoured
+# only when one of these strings is literally in the part's Content-Type, because the cheap
+# prefilter (checks.classify.might_be_oops) looks for exactly these strings to know that words
+# may be hidden from a plain byte scan. Keep the two in step.
+WIDE_CHARSET_MARKERS: tuple[bytes, ...] = (
+    b"utf-16", b"utf16", b"utf_16", b"utf-32", b"utf32", b"utf_32", b"utf-7", b"utf7", b"utf_7",
+)
+_WIDE_CODECS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7"})
+# Codecs never used for mail text: escape codecs can turn "\x73orry" into words that no byte scan
+# sees, EBCDIC is not ASCII-compatible, and punycode is slow on long input.
+_DENIED_CODECS = frozenset({
+    "punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined", "mbcs", "oem",
+    "cp037", "cp273", "cp424", "cp500", "cp875", "cp1026", "cp1140", "hz",
+})
+# Labels mail software gets wrong; mapped to the superset codec that decodes what was really sent.
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "euc-cn": "gb18030", "gb_2312-80": "gb18030",
+    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "ms_kanji": "cp932",
+    "windows-31j": "cp932",
+    "euc-kr": "cp949", "ks_c_5601-1987": "cp949", "ks_c_5601": "cp949", "ksc5601": "cp949",
+    "windows-949": "cp949", "x-windows-949": "cp949",
+    "big5": "cp950", "x-big5": "cp950",
+    "iso-8859-8-i": "iso-8859-8", "iso-8859-8-e": "iso-8859-8", "iso-8859-6-i": "iso-8859-6",
+    "tis-620": "cp874", "windows-874": "cp874",
+    "x-mac-roman": "mac-roman", "macintosh": "mac-roman",
+}
+# Labels that mean "the Latin alphabet, 8-bit, who knows": decoded as UTF-8 when valid, else Windows-1252.
+_LATIN_LABELS = frozenset({
+    "us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "646", "us", "iso-8859-1", "iso8859-1", "iso_8859-1",
+    "latin1", "latin-1", "l1", "8859-1", "cp819", "ibm819", "windows-1252", "cp1252", "x-cp1252",
+})
+
+_FOLD = regex.compile(r"\r?\n|\r")
+_MSG_ID = regex.compile(r"<[^<>\s]*>")
+_B64_DELETE = bytes(b for b in range(256) if not (chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/")))
+
+
+# --------------------------------------------------------------------------------------------- charsets
+
+
+def _codec_for(label: str | None, content_type: str = "") -> str | None:
+    """The Python codec to use for a declared charset label, or None when it is unknown or refused."""
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    name = _CHARSET_ALIASES.get(name, name)
+    if name in _LATIN_LABELS:
+        return "latin-family"
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
+        return None
+    canonical = info.name.replace("_", "-")
+    if canonical in _DENIED_CODECS or not getattr(info, "_is_text_encoding", True):
+        return None
+    if canonical in _WIDE_CODECS:
+        lowered = content_type.lower()
+        if not any(marker.decode() in name and marker.decode() in lowered for marker in WIDE_CHARSET_MARKERS):
+            return None
+    return info.name
+
+
+def decode_bytes(data: bytes, charset: str | None, content_type: str = "") -> str:
+    """Decode text in a declared charset; wrong or unknown labels fall back to UTF-8, then Windows-1252/Latin-1."""
+    codec = _codec_for(charset, content_type) if charset else None
+    if codec == "latin-family" or (codec is None and not data.isascii()):
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+    if codec is None:
+        return data.decode("ascii")
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError, ValueError):
+        pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # A declared multi-byte charset with a few broken sequences is still mostly right.
+        return data.decode(codec, errors="replace")
+    except (LookupError, ValueError):
+        return data.decode("latin-1")
+
+
+# ----------------------------------------------------------------------------------------------- headers
+
+
+def _unsurrogate(value: str) -> str:
+    """Header text parsed from bytes keeps 8-bit bytes as surrogates: decode them as UTF-8 or Windows-1252."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return decode_bytes(value.encode("ascii", "surrogateescape"), None)
+
+
+def decode_header_value(value: object) -> str:
+    """Unfold a raw header value and decode RFC 2047 words, tolerating bad charsets and bad encodings."""
+    if value is None:
+        return ""
+    text = _unsurrogate(str(value))
+    text = _FOLD.sub("", text)
+    if "=?" in text:
+        try:
+            pieces = decode_header(text)
+        except Exception:  # HeaderParseError, binascii.Error and friends on broken encoded words
+            pieces = [(text, None)]
+        decoded = []
+        for chunk, charset in pieces:
+            if isinstance(chunk, bytes):
+                decoded.append(decode_bytes(chunk, charset))
+            else:
+                decoded.append(chunk)
+        text = "".join(decoded)
+    return text.strip()
+
+
+def _address(name: str, addr: str) -> Address:
+    local, at, domain = addr.strip().rpartition("@")
+    addr = f"{local}@{domain.lower()}" if at else addr.strip()
+    return Address(name=decode_header_value(name), addr=addr)
+
+
+def _addresses(raw_values: Iterable[str]) -> tuple[Address, ...]:
+    values = [_FOLD.sub(" ", _unsurrogate(value)) for value in raw_values]
+    if not values:
+        return ()
+    try:
+        pairs = getaddresses(values)
+    except Exception:  # getaddresses has crashed on hostile input in past Python releases
+        return ()
+    return tuple(_address(name, addr) for name, addr in pairs if addr and addr.strip())
+
+
+def _date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except Exception:  # TypeError, ValueError, IndexError, OverflowError on junk dates
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _first_id(value: str) -> str:
+    match = _MSG_ID.search(value)
+    return match.group(0) if match else value.strip()
+
+
+# ------------------------------------------------------------------------------------------------- MIME
+
+
+def _walk(message: Message) -> Iterator[Message]:
+    """Parts in document order, not descending into attached messages (a forwarded original is not new words)."""
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    seen = 0
+    while stack and seen < MAX_MIME_PARTS:
+        part, depth = stack.pop()
+        seen += 1
+        yield part
+        if part is not message and part.get_content_maintype() == "message":
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list) and depth < MAX_MIME_DEPTH:
+            stack.extend((child, depth + 1) for child in reversed(payload) if isinstance(child, Message))
+
+
+def _is_attachment(part: Message, top: Message) -> bool:
+    disposition = str(part.get("content-disposition", "")).strip().lower()
+    if disposition.startswith("attachment"):
+        return True
+    if part is top:
+        return False
+    try:
+        return bool(part.get_param("filename", header="content-disposition") or part.get_param("name"))
+    except Exception:
+        return False
+
+
+def _raw_payload(part: Message, limit: int) -> bytes:
+    """The first `limit` characters of a leaf part's body as the bytes that were sent.
+
+    get_payload() without decode re-decodes 8-bit bodies with the declared charset and
+    replaces what it cannot, so the stored payload (8-bit bytes kept as surrogates) is read.
+    """
+    payload = getattr(part, "_payload", None)
+    if not isinstance(payload, str):
+        return b""
+    return payload[:limit].encode("utf-8", "surrogateescape")
+
+
+def _part_bytes(part: Message) -> bytes:
+    """The decoded body of one leaf part, at most MAX_TEXT_BYTES of it."""
+    encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+    if encoding == "base64":
+        data = _raw_payload(part, MAX_TEXT_BYTES * 4 // 3 + 8).translate(None, _B64_DELETE)
+        data = data[: len(data) - 1] if len(data) % 4 == 1 else data + b"=" * (-len(data) % 4)
+        try:
+            return binascii.a2b_base64(data)[:MAX_TEXT_BYTES]
+        except (binascii.Error, ValueError):
+            return b""
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(_raw_payload(part, MAX_TEXT_BYTES * 3))[:MAX_TEXT_BYTES]
+    if encoding in ("x-uuencode", "uuencode", "uue", "x-uue"):
+        try:
+            decoded = part.get_payload(decode=True)
+        except Exception:
+            return b""
+        return decoded[:MAX_TEXT_BYTES] if isinstance(decoded, bytes) else b""
+    # 7bit, 8bit, binary and bogus values: the bytes as sent.
+    return _raw_payload(part, MAX_TEXT_BYTES)
+
+
+def _part_text(part: Message) -> str:
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    text = decode_bytes(_part_bytes(part), charset, str(part.get("content-type", "")))
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+# ------------------------------------------------------------------------------------------ HTML to text
+
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote body caption center dd details dialog dir div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header hr html legend li main menu nav ol p pre section summary table "
+    "tbody td tfoot th thead tr ul".split()
+)
+_VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_RAW_TEXT_TAGS = frozenset({"script", "style", "title", "template", "xml", "textarea", "noscript"})
+_RAW_TEXT_END = {name: regex.compile(r"</" + name + r"\b", regex.IGNORECASE) for name in _RAW_TEXT_TAGS}
+_TAG = regex.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_.-]*)([^>]*)>")
+_ATTR = regex.compile(r"""\b(class|id)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", regex.IGNORECASE)
+_SPACE_RUN = regex.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
+# Containers after which everything is the quoted original (Outlook, Yahoo, Apple's forwarded section).
+_STOP_MARKERS = ("divrplyfwdmsg", "appendonsend", "yahoo_quoted", "olk_src_body_section")
+_SIGNATURE_MARKERS = ("signature",)  # gmail_signature, moz-signature, OWA "Signature", Outlook mobile
+_QUOTE_MARKERS = ("gmail_quote", "moz-cite-prefix")
+
+
+class _HtmlText:
+    """A linear-time HTML-to-text converter.
+
+    html.parser is not used: on this Python it goes quadratic on unterminated tags
+    ("<a <a <a ..."), which a hostile message can exploit. Quoted blocks are rendered with
+    "> " prefixes and signature blocks after a "-- " line, so the plain-text rules that strip
+    quotes and signatures handle HTML mail the same way.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.current: list[str] = []
+        self.quote_depth = 0
+        self.pre_depth = 0
+        # Open elements we track: (tag name, kind) where kind is "quote" or "signature".
+        self.tracked: list[tuple[str, str, int]] = []
+        self.open_counts: dict[str, int] = {}
+        self.stopped = False
+
+    def newline(self, force: bool = False) -> None:
+        """End the current line; a forced break (<br>) also records an empty line."""
+        line = "".join(self.current).strip()
+        self.current = []
+        prefix = "> " * self.quote_depth
+        if line:
+            self.lines.append(prefix + line)
+        elif force:
+            self.lines.append(prefix.rstrip())
+
+    def block_break(self) -> None:
+        if "".join(self.current).strip():
+            self.newline()
+
+    def data(self, text: str) -> None:
+        if self.stopped or not text:
+            return
+        text = html.unescape(text)
+        if self.pre_depth:
+            parts = text.replace("\r\n", "\n").split("\n")
+            for index, part in enumerate(parts):
+                if index:
+                    self.newline(force=True)
+                self.current.append(part.replace("\u00a0", " "))
+        else:
+            self.current.append(_SPACE_RUN.sub(" ", text))
+
+    def start(self, name: str, attrs: str, self_closing: bool) -> None:
+        marks = " ".join(m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(attrs)).lower()
+        if marks and any(marker in marks for marker in _STOP_MARKERS):
+            self.block_break()
+            self.stopped = True
+            return
+        if name == "br":
+            self.newline(force=True)
+            return
+        if name in _BLOCK_TAGS:
+            self.block_break()
+        if self_closing or name in _VOID_TAGS:
+            return
+        self.open_counts[name] = self.open_counts.get(name, 0) + 1
+        if name == "pre":
+            self.pre_depth += 1
+        kind = ""
+        if name == "blockquote" or (marks and any(marker in marks for marker in _QUOTE_MARKERS) and name != "div"):
+            kind = "quote"
+        elif marks and any(marker in marks for marker in _SIGNATURE_MARKERS):
+            kind = "signature"
+        if kind == "quote":
+            self.quote_depth += 1
+            self.tracked.append((name, kind, self.open_counts[name]))
+        elif kind == "signature" and not any(k == "signature" for _, k, _ in self.tracked):
+            self.block_break()
+            self.lines.append("-- ")
+            self.tracked.append((name, kind, self.open_counts[name]))
+
+    def end(self, name: str) -> None:
+        if name in _BLOCK_TAGS:
+            self.block_break()
+        count = self.open_counts.get(name, 0)
+        if count <= 0:
+            return
+        # Close the tracked element this tag ends, and any tracked element left unclosed inside it.
+        for position in range(len(self.tracked) - 1, -1, -1):
+            tracked_name, _, tracked_count = self.tracked[position]
+            if tracked_name == name and tracked_count == count:
+                for _, kind, _ in self.tracked[position:]:
+                    if kind == "quote":
+                        self.quote_depth = max(0, self.quote_depth - 1)
+                del self.tracked[position:]
+                break
+        self.open_counts[name] = count - 1
+        if name == "pre":
+            self.pre_depth = max(0, self.pre_depth - 1)
+
+    def finish(self) -> str:
+        self.block_break()
+        lines: list[str] = []
+        for line in self.lines:
+            if line.strip() or (lines and lines[-1].strip()):
+                lines.append(line.rstrip() if line.strip() else "")
+        return "\n".join(lines).strip("\n")
+
+
+def html_to_text(markup: str) -> str:
+    """Readable text of an HTML body: scripts dropped, blocks on their own lines, quotes marked with '> '."""
+    out = _HtmlText()
+    position, length = 0, len(markup)
+    while position < length and not out.stopped:
+        lt = markup.find("<", position)
+        if lt == -1:
+            out.data(markup[position:])
+            break
+        if lt > position:
+            out.data(markup[position:lt])
+        if markup.startswith("<!--", lt):
+            end = markup.find("-->", lt + 4)
+            position = length if end == -1 else end + 3
+            continue
+        if markup.startswith("<!", lt) or markup.startswith("<?", lt):
+            end = markup.find(">", lt + 2)
+            position = length if end == -1 else end + 1
+            continue
+        gt = markup.find(">", lt + 1)
+        if gt == -1:
+            out.data(markup[lt:])
+            break
+        match = _TAG.fullmatch(markup, lt, gt + 1)
+        if match is None:
+            out.data("<")
+            position = lt + 1
+            continue
+        closing, name, attrs = match.group(1), match.group(2).lower(), match.group(3)
+        position = gt + 1
+        if closing:
+            out.end(name)
+            continue
+        out.start(name, attrs, attrs.rstrip().endswith("/"))
+        if name in _RAW_TEXT_TAGS and not attrs.rstrip().endswith("/"):
+            # Raw-text elements: skip to their end tag without tokenising the content.
+            found = _RAW_TEXT_END[name].search(markup, position)
+            out.end(name)
+            if found is None:
+                break
+            close = markup.find(">", found.end())
+            position = length if close == -1 else close + 1
+    return out.finish()
+
+
+# ----------------------------------------------------------------------- quotes, signature and greetings
+
+_FORWARD_PHRASES = (
+    r"(?:original\s+message|forwarded\s+message|forwarded\s+by|ursprüngliche\s+nachricht|"
+    r"weitergeleitete\s+nachricht|message\s+d'origine|message\s+transféré|mensaje\s+original|"
+    r"mensaje\s+reenviado|messaggio\s+originale|messaggio\s+inoltrato|oorspronkelijk\s+bericht|"
+    r"doorgestuurd\s+bericht|originalmeddelande|vidarebefordrat\s+meddelande)"
+)
+_FORWARD_MARKER = regex.compile(
+    r"^\s*[-_*=]{2,}\s*" + _FORWARD_PHRASES + r".{0,120}$|"
+    r"^\s*" + _FORWARD_PHRASES + r"\s*(?:[-_*=]{2,}.{0,120}|:)\s*$|"
+    r"^\s*begin\s+forwarded\s+message\s*:?\s*$",
+    regex.IGNORECASE,
+)
+_HEADER_FROM = regex.compile(r"^\s*[*>]*\s*(?:from|von|de|da|van|från|fra|od|от)\s*\*?\s*:\s*\*?\s*\S", regex.IGNORECASE)
+_HEADER_SENT = regex.compile(
+    r"^\s*\*?\s*(?:sent|date|gesendet|datum|envoyé|enviado|inviato|verzonden|skickat|sendt|wysłano|отправлено|"
+    r"to|an|à|a|para|aan|till|til|do|кому|subject|betreff|objet|asunto|oggetto|onderwerp|ämne|emne|temat|тема|"
+    r"cc)\s*\*?\s*:",
+    regex.IGNORECASE,
+)
+_SEPARATOR = regex.compile(r"^\s*(?:_{8,}|-{8,}|={8,})\s*$")
+_LIST_FOOTER = regex.compile(
+    r"mailing\s+list|mailman|listinfo|unsubscribe|list-request|@lists\.|list\s+archive|"
+    r"you\s+received\s+this\s+message\s+because|sponsored\s+by|yahoo!?\s+groups|egroups",
+    regex.IGNORECASE,
+)
+# Footers that list software appends below the sender's words (Google Groups, Yahoo Groups, Mailman).
+_GROUPS_FOOTER = regex.compile(
+    r"^\s*(?:you\s+received\s+this\s+(?:message|email)\s+because\s+you\s+are\s+subscribed|"
+    r"to\s+unsubscribe\s+from\s+this\s+(?:group|list)|your\s+use\s+of\s+yahoo!?\s+groups\s+is\s+subject)",
+    regex.IGNORECASE,
+)
+_ON_START = regex.compile(
+    r"^\s*(?:on|am|le|el|il|op|em|w\s+dniu|den|på|dne|в)\b", regex.IGNORECASE
+)
+_WROTE_END = regex.compile(
+    r"(?:wrote|writes|schrieb|schreibt|a\s+écrit|escribió|ha\s+scritto|schreef|escreveu|napisał|skrev|"
+    r"kirjoitti|пишет|написал|написала|napsal)\s*:?\s*$",
+    regex.IGNORECASE,
+)
+_WROTE_WORDS = ("wrote", "writes", "schrieb", "écrit", "escribió", "scritto", "schreef", "escreveu", "napisa",
+                "skrev", "kirjoitti", "пишет", "написа", "napsal")
+_VALEDICTION = (
+    r"(?:best|best\s+regards|best\s+wishes|kind\s+regards|kindest\s+regards|warm\s+regards|warmest\s+regards|"
+    r"warmly|regards|many\s+thanks|thanks|thanks\s+again|thanks\s+so\s+much|thanks\s+a\s+lot|"
+    r"thanks\s+in\s+advance|thank\s+you|thank\s+you\s+again|thank\s+you\s+so\s+much|thank\s+you\s+in\s+advance|"
+    r"thx|tia|ty|cheers|sincerely|sincerely\s+yours|yours\s+sincerely|yours\s+truly|yours|respectfully|"
+    r"all\s+the\s+best|take\s+care|talk\s+soon|speak\s+soon|with\s+thanks|with\s+gratitude|best,?\s+again|"
+    r"br|rgds|kr|viele\s+grüße|mit\s+freundlichen\s+grüßen|beste\s+grüße|grüße|gruß|lg|mfg|cordialement|"
+    r"bien\s+à\s+vous|saludos|un\s+saludo|atentamente|cordiali\s+saluti|saluti|met\s+vriendelijke\s+groet|"
+    r"groeten|hälsningar|mvh|ciao|love|hugs|peace|onward|onwards|stay\s+safe|more\s+soon)"
+)
+_NAME = r"[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}"
+_VALEDICTION_LINE = regex.compile(
+    r"^\s*(?i:" + _VALEDICTION + r")\s*(?:[,.!—–-]+\s*)*$|"
+    r"^\s*(?i:" + _VALEDICTION + r")\s*[,—–-]+\s*" + _NAME + r"\s*$"
+)
+_DASH_NAME = regex.compile(r"^\s*(?:—|–|-{1,2}|~)\s*" + _NAME + r"\s*$")
+_DEVICE_LINE = regex.compile(
+    r"^\s*(?:sent\s+from\s+my\s+\S.{0,40}|sent\s+from\s+(?:mail|outlook|yahoo|gmail|proton\s*mail)\b.{0,40}|"
+    r"get\s+outlook\s+for\s+\S+.{0,20}|sent\s+(?:via|with)\s+\S.{0,40})$",
+    regex.IGNORECASE,
+)
+_GREETING_WORD = regex.compile(
+    r"^(?:hi|hello|hey|heya|hiya|howdy|dear|greetings|good\s+(?:morning|afternoon|evening|day)|morning|"
+    r"afternoon|evening|hallo|hola|bonjour|salut|ciao|moin|servus|hej|yo)\b",
+    regex.IGNORECASE,
+)
+_GROUP_WORDS = frozenset(
+    "all team everyone everybody folks colleagues friends guys y'all yall people both there crew gang".split()
+)
+_GREETING_TAIL_WORDS = _GROUP_WORDS | {"and", "&", "again", "you", "of", "the", "dear", "my", "our", "to"}
+_WORD_SPLIT = regex.compile(r"[\s,&/]+")
+_NAME_WORD = regex.compile(r"^[A-Z][\w.'’-]*$")
+
+
+def _is_attribution(lines: list[str], index: int) -> tuple[int, bool]:
+    """Whether lines[index] starts a reply attribution; returns (lines it spans, strong "On ... wrote:" form)."""
+    line = lines[index]
+    if len(line) > 400:
+        return 0, False
+    lowered = line.lower()
+    joined = line
+    span = 1
+    if not any(word in lowered for word in _WROTE_WORDS):
+        if index + 1 < len(lines) and _ON_START.match(line) and len(lines[index + 1]) < 200:
+            nxt = lines[index + 1].lower()
+            if any(word in nxt for word in _WROTE_WORDS):
+                joined, span = line + " " + lines[index + 1], 2
+            else:
+                return 0, False
+        else:
+            return 0, False
+    if not _WROTE_END.search(joined, timeout=0.05):
+        return 0, False
+    return span, bool(_ON_START.match(joined))
+
+
+def _next_nonblank(lines: list[str], index: int) -> int:
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    return index
+
+
+def _cut_quoted(lines: list[str]) -> list[str]:
+    """Drop forwarded originals, Outlook header blocks, list footers, attributions and '>' quotes."""
+    out: list[str] = []
+    in_quote = False
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            if not in_quote and out and out[-1].strip():
+                out.append("")
+            in_quote = True
+            index += 1
+            continue
+        if not stripped:
+            if not in_quote:
+                out.append("")
+            index += 1
+            continue
+        in_quote = False
+        if _FORWARD_MARKER.match(line, timeout=0.05) or _GROUPS_FOOTER.match(line, timeout=0.05):
+            break
+        if _HEADER_FROM.match(line) and _looks_like_header_block(lines, index):
+            if out and _SEPARATOR.match(out[-1]):
+                out.pop()
+            break
+        if _SEPARATOR.match(line):
+            following = " ".join(lines[index + 1: index + 7])
+            start = _next_nonblank(lines, index + 1)
+            if (start < len(lines) and _HEADER_FROM.match(lines[start]) and _looks_like_header_block(lines, start)) or (
+                _LIST_FOOTER.search(following, timeout=0.05)
+            ):
+                break
+        span, strong = _is_attribution(lines, index)
+        if span:
+            after = _next_nonblank(lines, index + span)
+            if after < len(lines) and lines[after].lstrip().startswith(">"):
+                index += span
+                continue
+            if strong:
+                break
+        out.append(line)
+        index += 1
+    return out
+
+
+def _looks_like_header_block(lines: list[str], index: int) -> bool:
+    """A "From:" line followed within a few lines by Sent:/Date:/To:/Subject: lines (Outlook, Apple, Gmail forwards)."""
+    found = 0
+    for line in lines[index + 1: index + 7]:
+        if _HEADER_SENT.match(line):
+            found += 1
+    return found >= 2 or (found >= 1 and index + 1 < len(lines) and bool(_HEADER_SENT.match(lines[index + 1])))
+
+
+def _split_signature(lines: list[str], sender_words: frozenset[str]) -> tuple[list[str], list[str]]:
+    """Split the body from the signature: a "-- " line, a closing like "Best,\\nDana", a "— Dana" line."""
+    signature: list[str] = []
+    for index, line in enumerate(lines):
+        if line.rstrip("\r") in ("-- ", "--"):
+            signature = lines[index:]
+            lines = lines[:index]
+            break
+    while lines and not lines[-1].strip():
+        lines.pop()
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    tail = nonblank[-7:]
+    # Device footers ("Sent from my phone") are never the sender's words.
+    while tail and _DEVICE_LINE.match(lines[tail[-1]]):
+        cut = tail.pop()
+        signature = lines[cut:] + signature
+        lines = lines[:cut]
+    start = None
+    for position, line_index in enumerate(tail):
+        line = lines[line_index]
+        after = tail[position + 1:]
+        if len(after) > 4 or len(line) > 60:
+            continue
+        if not all(_short_signature_line(lines[i]) for i in after):
+            continue
+        if _VALEDICTION_LINE.match(line) or (not after and _DASH_NAME.match(line)):
+            start = line_index
+            break
+    if start is None and tail:
+        last = lines[tail[-1]].strip()
+        words = [w for w in _WORD_SPLIT.split(last) if w]
+        previous_blank = tail[-1] > 0 and not lines[tail[-1] - 1].strip()
+        if (
+            previous_blank
+            and 1 <= len(words) <= 3
+            and all(_NAME_WORD.match(w) for w in words)
+            and any(w.lower().strip(".") in sender_words for w in words)
+        ):
+            start = tail[-1]
+    if start is not None:
+        signature = lines[start:] + signature
+        lines = lines[:start]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines, signature
+
+
+def _short_signature_line(line: str) -> bool:
+    """Name, title, company or phone lines: short, and not a sentence."""
+    stripped = line.strip()
+    words = len(stripped.split())
+    if len(stripped) > 72 or words > 9 or stripped.endswith("?"):
+        return False
+    return not (stripped.endswith((".", "!")) and words > 3)
+
+
+def _greeting_lines(lines: list[str]) -> frozenset[int]:
+    found: set[int] = set()
+    checked = 0
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if checked >= 2:
+            break
+        checked += 1
+        if _is_greeting(line, first=checked == 1):
+            found.add(index)
+        elif checked == 1:
+            break
+    return frozenset(found)
+
+
+def _is_greeting(line: str, first: bool) -> bool:
+    stripped = line.strip()
+    if not stripped or len(stripped) > 80 or stripped[-1] in ".?;":
+        return False
+    ends_with_mark = stripped[-1] in ",:!—–-"
+    core = stripped.rstrip(" ,:!—–-")
+    match = _GREETING_WORD.match(core)
+    if match:
+        tail = core[match.end():]
+        # "Hi Dana, sorry for the delay" is a greeting followed by a sentence, not a salutation line.
+        if regex.search(r",\s*[a-z]", tail):
+            return False
+        words = [w for w in _WORD_SPLIT.split(tail) if w]
+        if len(words) > 6:
+            return False
+        if not ends_with_mark and len(words) > 3:
+            return False
+        return all(_NAME_WORD.match(w) or w.lower() in _GREETING_TAIL_WORDS or w.lower().endswith("team") for w in words)
+    if not first or not ends_with_mark:
+        return False
+    words = [w for w in _WORD_SPLIT.split(core) if w]
+    if not 1 <= len(words) <= 5:
+        return False
+    return all(_NAME_WORD.match(w) or w.lower() in ("and", "&") or w.lower() in _GROUP_WORDS for w in words) and (
+        _NAME_WORD.match(words[0]) is not None or words[0].lower() in _GROUP_WORDS
+    )
+
+
+def extract_new_text(body: str, sender_words: frozenset[str] = frozenset()) -> tuple[str, str, frozenset[int]]:
+    """The sender's new words, the signature and the greeting line indexes of a plain-text body."""
+    # Trailing blanks are invisible, except in the "-- " signature delimiter.
+    lines = [line if line == "-- " else line.rstrip() for line in body.split("\n")]
+    lines = _cut_quoted(lines)
+    lines, signature = _split_signature(lines, sender_words)
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    text = "\n".join(lines).rstrip()
+    lines = text.split("\n") if text else []
+    signature_text = "\n".join(line.rstrip() for line in signature).strip("\n")
+    return text, signature_text, _greeting_lines(lines)
+
+
+# --------------------------------------------------------------------------------------------- parsing
+
+
+def _strip_mbox_line(raw: bytes) -> bytes:
+    if raw.startswith(b"From "):
+        end = raw.find(b"\n")
+        return b"" if end == -1 else raw[end + 1:]
+    return raw
+
+
+def _body_part(message: Message) -> tuple[Message | None, bool]:
+    """The first non-attachment text/plain part, else the first text/html part; and whether it is HTML."""
+    html_part = None
+    for part in _walk(message):
+        if part.is_multipart() or _is_attachment(part, message):
+            continue
+        if part is not message and part.get_content_maintype() == "message":
+            continue
+        content_type = part.get_content_type()
+        if content_type == "text/plain":
+            return part, False
+        if content_type == "text/html" and html_part is None:
+            html_part = part
+    return html_part, html_part is not None
+
+
+def _defect_names(message: Message) -> tuple[str, ...]:
+    names: dict[str, None] = {}
+    for part in _walk(message):
+        for defect in getattr(part, "defects", ()):
+            names[type(defect).__name__] = None
+    return tuple(names)
+
+
+def _empty(defects: tuple[str, ...]) -> ParsedMessage:
+    return ParsedMessage(
+        subject="", sender=None, to=(), cc=(), bcc=(), message_id="", in_reply_to="", references=(),
+        date=None, headers={}, text="", defects=defects,
+    )
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse raw RFC 5322 bytes; never raises on malformed input."""
-    raise NotImplementedError
+    try:
+        return _parse(raw)
+    except RecursionError:
+        return _empty(("RecursionLimit",))
+    except Exception as error:  # the parser must never take the relay down; the caller logs defects
+        return _empty((f"ParserError:{type(error).__name__}",))
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    extra: list[str] = []
+    raw = _strip_mbox_line(bytes(raw))
+    if len(raw) > MAX_PARSE_BYTES:
+        raw = raw[:MAX_PARSE_BYTES]
+        extra.append("TruncatedForParsing")
+    message = BytesParser(policy=compat32).parsebytes(raw)
+
+    raw_headers: dict[str, list[str]] = {}
+    for name, value in message.raw_items():
+        raw_headers.setdefault(str(name).strip().lower(), []).append(str(value))
+    headers = {name: decode_header_value(values[0]) for name, values in raw_headers.items()}
+
+    senders = _addresses(raw_headers.get("from", [])) or _addresses(raw_headers.get("sender", []))
+    sender = senders[0] if senders else None
+    to = _addresses(raw_headers.get("to", []))
+    cc = _addresses(raw_headers.get("cc", []))
+    bcc = _addresses(raw_headers.get("bcc", []))
+
+    sender_words: frozenset[str] = frozenset()
+    if sender is not None:
+        parts = [w.lower().strip(".") for w in _WORD_SPLIT.split(sender.name) if w]
+        parts += [w for w in regex.split(r"[._+-]", sender.addr.partition("@")[0].lower()) if len(w) > 1]
+        sender_words = frozenset(parts)
+
+    part, is_html = _body_part(message)
+    body = _part_text(part) if part is not None else ""
+    if is_html:
+        body = html_to_text(body)
+    text, signature, greetings = extract_new_text(body, sender_words)
+
+    references = tuple(_MSG_ID.findall(headers.get("references", ""))) or tuple(headers.get("references", "").split())
+    return ParsedMessage(
+        subject=headers.get("subject", ""),
+        sender=sender,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        message_id=headers.get("message-id", "").strip(),
+        in_reply_to=_first_id(headers.get("in-reply-to", "")),
+        references=references,
+        date=_date(headers.get("date", "")),
+        headers=headers,
+        text=text,
+        signature=signature,
+        greeting_lines=greetings,
+        defects=_defect_names(message) + tuple(extra),
+    )

@@ -1,22 +1,28 @@
-"""Bounded scanning for rules: literal anchors found with str.find over the whole text, exact patterns only nearby.
+"""Bounded scanning for rules: keyword anchors found cheaply over the whole text, exact patterns only nearby.
 
-An alternation of a few dozen phrases costs the `regex` engine 15-40 ms per megabyte, which is too slow for
-1 MB of hostile text; `str.find` on a lower-cased copy costs well under a millisecond per needle. So rules
-look for cheap literal anchors first and run their real patterns in a short window around each hit, with a
-cap on how many hits they look at.
+An alternation of a few dozen phrases costs the `regex` engine 15-300 ms per megabyte, far too slow for
+1 MB of hostile text, and even `str.find` costs about half a millisecond per needle per megabyte. So a text
+is prepared once (lower-cased copy and its set of words, built in C), rules look up their keywords in the
+set, search only for the keywords that occur, and run their real patterns in a short window around each
+hit, with caps on how many hits and windows they look at.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 import regex
 
-from checks.text import MATCH_TIMEOUT
+from checks.text import MATCH_TIMEOUT, phrase_pattern
 
 # How many hits of one needle a rule looks at; repeated hostile text cannot make a rule slower than this.
 HITS_PER_NEEDLE = 64
 
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+_PUNCTUATION_TO_SPACE = bytes.maketrans(
+    b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", b" " * len(b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+)
+_WIDE_MARKS = tuple(mark.encode() for mark in "’‘“”…–—•")
 
 # Sentence ends: terminal punctuation (not after a one-letter word, so "a.m." and "e.g." stay inside),
 # a blank line, or a line that starts a list item.
@@ -27,11 +33,45 @@ _BOUNDARY = regex.compile(
 
 def folded(text: str) -> str:
     """A lower-cased copy of `text` with the same length, so offsets found in it are valid in `text`."""
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        return lowered
-    # A few characters (such as "İ") grow when lower-cased; the anchors are ASCII, so ASCII folding is enough.
-    return text.translate(_ASCII_LOWER)
+    # "İ" (U+0130) is the one character whose lower case is two characters long; folding it to "I" first keeps
+    # every offset in place, and the anchors rules look for are ASCII anyway.
+    return (text.replace("\u0130", "I") if "\u0130" in text else text).lower()
+
+
+@dataclass(frozen=True)
+class ScanText:
+    """A checked text prepared once for every rule: its lower-cased copy and the set of words it contains."""
+
+    text: str
+    lowered: str
+    vocabulary: frozenset[bytes]  # UTF-8 words without punctuation; splitting bytes is about twice as fast as str
+
+    def has(self, word: str) -> bool:
+        return word.encode() in self.vocabulary
+
+    def has_any(self, words: Iterable[str]) -> bool:
+        return any(self.has(word) for word in words)
+
+    def offsets(self, words: Iterable[str], per_needle: int = HITS_PER_NEEDLE) -> list[int]:
+        """Start offsets of the given lower-case words, searched only when the text contains them.
+
+        Checking the word set first means an absent keyword costs a set lookup, not a pass over the text;
+        so a rule with fifty keywords stays cheap on a megabyte that contains none of them.
+        """
+        return anchor_offsets(self.lowered, [w for w in words if self.has(w)], per_needle)
+
+
+@lru_cache(maxsize=1)
+def prepare(text: str) -> ScanText:
+    """The ScanText for `text`; the last one is cached because every rule of a message asks for the same one."""
+    lowered = folded(text)
+    # Punctuation (apostrophes and hyphens too) becomes a space before splitting, so "(maybe)", "priya's" and
+    # "follow-up" yield the plain words "maybe", "priya" and "follow"; all of it runs in C.
+    data = lowered.encode("utf-8", "surrogatepass").translate(_PUNCTUATION_TO_SPACE)
+    if b"\xe2\x80" in data:  # every wide mark below starts with these two bytes
+        for mark in _WIDE_MARKS:
+            data = data.replace(mark, b" ")
+    return ScanText(text, lowered, frozenset(data.split()))
 
 
 def anchor_offsets(haystack: str, needles: Iterable[str], per_needle: int = HITS_PER_NEEDLE) -> list[int]:
@@ -49,6 +89,10 @@ def anchor_offsets(haystack: str, needles: Iterable[str], per_needle: int = HITS
     return sorted(offsets)
 
 
+# Windows one scan looks at: a few milliseconds of pattern matching however many anchors the text holds.
+MAX_WINDOWS = 300
+
+
 def matches_near(
     text: str,
     pattern: regex.Pattern[str],
@@ -61,9 +105,13 @@ def matches_near(
     Windows end `after` characters past the anchor, so patterns must be shorter than that.
     """
     covered_until = -1
+    windows = 0
     for offset in offsets:
         if offset < covered_until:
             continue
+        windows += 1
+        if windows > MAX_WINDOWS:
+            return
         low, high = max(0, offset - before), min(len(text), offset + after)
         try:
             for match in pattern.finditer(text, low, high, overlapped=False, timeout=MATCH_TIMEOUT):
@@ -114,3 +162,18 @@ def words_between(text: str, start: int, end: int) -> str:
     """The text between two offsets, in either order, whitespace collapsed and lower-cased."""
     low, high = (start, end) if start <= end else (end, start)
     return " ".join(text[low:high].lower().split())
+
+
+def vocabulary_words(phrase: str) -> list[str]:
+    """The lower-case words a phrase leaves in a ScanText vocabulary (punctuation splits words there)."""
+    return regex.findall(r"[^\W_]+", phrase.lower())
+
+
+def phrase_matches(scan: ScanText, phrases: Iterable[str]) -> list[regex.Match[str]]:
+    """Matches of literal phrases (a team's extra_phrases), searched only when all their words occur in the text."""
+    usable = [p for p in phrases if vocabulary_words(p) and all(scan.has(w) for w in vocabulary_words(p))]
+    pattern = phrase_pattern(usable)
+    if pattern is None:
+        return []
+    needles = [vocabulary_words(p)[0] for p in usable]
+    return list(matches_near(scan.text, pattern, anchor_offsets(scan.lowered, needles), before=40, after=200))

@@ -176,7 +176,15 @@ class UpstreamUnavailable(Exception):
 class _Connection:
     smtp: aiosmtplib.SMTP
     last_used: float
-    messages: int = 0
+    reused: bool = False  # taken from the pool rather than freshly connected
+
+
+def _upstream_reply(code: int, text: str) -> Reply:
+    """An upstream answer as our client should see it. 421 means the upstream is closing its connection to
+    us, not that we close ours: pass it on as a temporary failure of this transaction."""
+    if code == 421:
+        return Reply(451, "4.4.2 Upstream closed the connection: " + text)
+    return Reply(code, text)
 
 
 class SmtpRelay:
@@ -217,7 +225,7 @@ class SmtpRelay:
                 self._release(connection)
                 return Reply.of(replies.REPLY_BAD_ADDRESS), None
             except _CONNECTION_ERRORS:
-                reused = connection.messages > 0
+                reused = connection.reused
                 self._discard(connection)
                 if reused and attempt == 0:
                     continue  # the upstream closed an idle connection under us: one fresh try is safe
@@ -228,7 +236,7 @@ class SmtpRelay:
             except asyncio.CancelledError:
                 self._discard(connection)  # the client went away mid-command: the upstream state is unknown
                 raise
-            reply = Reply(response.code, response.message)
+            reply = _upstream_reply(response.code, response.message)
             if reply.code != 250:
                 self._release(connection)  # no transaction was opened, the connection stays usable
                 return reply, None
@@ -251,6 +259,7 @@ class SmtpRelay:
                     connection.smtp.close()
                     raise
                 if usable:
+                    connection.reused = True
                     return connection
                 connection.smtp.close()
             return await self._connect()
@@ -348,7 +357,7 @@ class SmtpTransaction:
         except asyncio.CancelledError:
             self._fail(replies.REPLY_UPSTREAM_LOST)
             raise
-        reply = Reply(response.code, response.message)
+        reply = _upstream_reply(response.code, response.message)
         if reply.code in (250, 251):
             self.accepted.append(address)
         elif not connection.smtp.is_connected:  # 421: the upstream is closing the connection
@@ -365,7 +374,7 @@ class SmtpTransaction:
         except aiosmtplib.SMTPDataError as error:
             # Refused at DATA or after the dot: mirror the upstream's answer; RSET in case 354 never came.
             await self.abort()
-            return Reply(error.code, error.message)
+            return _upstream_reply(error.code, error.message)
         except _CONNECTION_ERRORS:
             self._fail(replies.REPLY_UPSTREAM_LOST)
             return self._failure
@@ -377,7 +386,6 @@ class SmtpTransaction:
             self._fail(replies.REPLY_UPSTREAM_LOST)
             raise
         self._connection = None
-        connection.messages += 1
         self._relay._release(connection)
         return Reply(response.code, response.message)
 

@@ -38,6 +38,7 @@ class RecordingUpstream:
     data_reply: str | None = None  # answer to every DATA instead of accepting, e.g. "554 5.6.0 no"
     received: list[Received] = field(default_factory=list)
     connections: int = 0
+    noops: int = 0
     port: int = 0
     message_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
@@ -49,6 +50,16 @@ class RecordingUpstream:
             return self.refuse_recipients[address]
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
+
+    async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope, arg: str) -> str:
+        self.noops += 1
+        return "250 2.0.0 OK"
+
+    def drop_connections(self) -> None:
+        """Close every client connection, as an upstream that restarts or times out idle clients does."""
+        for protocol in self._protocols:
+            if protocol.transport is not None:
+                protocol.transport.close()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.data_reply is not None:
@@ -86,9 +97,7 @@ class RecordingUpstream:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        for protocol in self._protocols:
-            if protocol.transport is not None:
-                protocol.transport.close()
+        self.drop_connections()
         for _ in range(5):  # let connection_lost and the cancelled session tasks run
             await asyncio.sleep(0)
 

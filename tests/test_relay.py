@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import signal
@@ -15,9 +16,13 @@ from typing import Any
 
 import pytest
 import regex
+from aiosmtpd.smtp import SMTP
 
 from checks.model import Finding, Severity, Span
+import proxy.relay as relay_module
+from proxy.config import load_config
 from proxy.pipeline import Action, Decision, evaluate
+from proxy.server import SERVER_IDENT
 from conftest import (
     CORPORA,
     LOCALHOST,
@@ -365,9 +370,16 @@ async def test_a_20_mb_message_being_checked_does_not_hold_up_another_session(
     big = crlf("From: Alice <alice@example.com>\nTo: all-staff@example.com\nSubject: [oops] outage\n"
                "X-Oops: yes\n\n" + paragraph * (20_000_000 // len(paragraph)))
     finished: list[str] = []
+    delivered_big: list[bool] = []
 
     async def send_big() -> None:
-        await send(running.port, SENDER, ["all-staff@example.com"], big)
+        try:
+            await send(running.port, SENDER, ["all-staff@example.com"], big)
+            delivered_big.append(True)
+        except smtplib.SMTPDataError as refused:
+            # The rules may well refuse this apology: that is a decision too, which is all this test needs.
+            assert refused.smtp_code == 550 and refused.smtp_error.startswith(b"5.7.1"), refused
+            delivered_big.append(False)
         finished.append("big")
 
     big_task = asyncio.create_task(send_big())
@@ -380,7 +392,7 @@ async def test_a_20_mb_message_being_checked_does_not_hold_up_another_session(
         gate.set()
         await big_task
     assert finished == ["small", "big"]
-    assert len(upstream.received) == 2
+    assert len(upstream.received) == 1 + delivered_big.count(True)
 
 
 async def _read_until(stream: asyncio.StreamReader, needle: str, seen: list[str], timeout: float = 30) -> str:
@@ -394,7 +406,7 @@ async def _read_until(stream: asyncio.StreamReader, needle: str, seen: list[str]
                 return line
 
 
-async def test_sigterm_finishes_the_message_in_flight_then_exits_0(
+async def test_sighup_reloads_and_sigterm_finishes_the_message_in_flight_then_exits_0(
         upstream: RecordingUpstream, tmp_path: Path) -> None:
     config = write_config(tmp_path / "config", {"listen": f"{LOCALHOST}:0", "upstream": upstream.url,
                                                 "allowed_clients": ["127.0.0.1/32"]})
@@ -407,6 +419,8 @@ async def test_sigterm_finishes_the_message_in_flight_then_exits_0(
     try:
         line = await _read_until(process.stderr, "listening on", seen)
         port = int(regex.search(r"listening on 127\.0\.0\.1:(\d+)", line)[1])
+        process.send_signal(signal.SIGHUP)  # systemd's reload: the service must re-read its files and go on
+        await _read_until(process.stderr, "configuration reloaded", seen)
         client = await asyncio.to_thread(smtplib.SMTP, LOCALHOST, port, timeout=30)
         try:
             await asyncio.to_thread(client.ehlo)
@@ -439,3 +453,87 @@ async def test_sigterm_finishes_the_message_in_flight_then_exits_0(
     assert_relayed_unchanged(upstream.received[0].content, PLAIN)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((LOCALHOST, port), timeout=5).close()
+
+
+async def test_bad_configuration_exits_2_with_file_key_and_reason(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config", {"listen": f"{LOCALHOST}:0", "upstream": "ftp://example.com"})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "proxy.cli", "serve", "--config", str(config), cwd=PROJECT,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, errors = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    text = errors.decode()
+    assert f"{config / 'oopsguard.toml'}: proxy.upstream: expected maildir:PATH" in text
+    assert "Traceback" not in text
+
+
+async def test_reload_applies_new_settings_to_new_sessions(
+        proxy: RunningProxy, upstream: RecordingUpstream, make_upstream: Any) -> None:
+    other = await make_upstream()
+    directory = write_config(proxy.config_dir, {"listen": f"{LOCALHOST}:0", "upstream": other.url,
+                                                "allowed_clients": ["127.0.0.1/32", "127.0.0.2/32"]})
+    proxy.server.reload(load_config(directory))
+    await send(proxy.port, SENDER, ["bob@example.com"], PLAIN, source_address=("127.0.0.2", 0))
+    assert upstream.received == [] and len(other.received) == 1
+
+
+def _attribute_summary(protocol: SMTP) -> dict[str, Any]:
+    """What an SMTP instance was set up with, in comparable form (bound methods by function and owner)."""
+    def comparable(value: Any) -> Any:
+        if inspect.ismethod(value):
+            return (value.__func__, "self" if value.__self__ is protocol else type(value.__self__))
+        if isinstance(value, dict):
+            return {key: comparable(item) for key, item in value.items()}
+        if isinstance(value, tuple):
+            return tuple(comparable(item) for item in value)
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        return type(value)
+
+    return {name: comparable(value) for name, value in vars(protocol).items()}
+
+
+async def test_cached_protocol_setup_matches_aiosmtpd(proxy: RunningProxy) -> None:
+    from proxy.server import _RECIPES, GuardSMTP
+
+    fast = proxy.server._make_protocol()
+    fast = proxy.server._make_protocol()  # the first one may have been the learning, full set-up
+    recipe = _RECIPES[(GuardSMTP, type(fast.event_handler))]
+    assert recipe.usable and recipe.verified
+    reference = GuardSMTP.__new__(GuardSMTP)
+    reference.__dict__.update(guard=fast.guard, client_allowed=False, last_reply=0.0, _mail_pending=False,
+                              pending_abort=None)
+    SMTP.__init__(reference, fast.event_handler, hostname="oopsguard.localdomain", ident=SERVER_IDENT,
+                  data_size_limit=fast.data_size_limit, enable_SMTPUTF8=True, decode_data=False,
+                  loop=asyncio.get_running_loop())
+    assert _attribute_summary(fast) == _attribute_summary(reference)
+
+
+@pytest.mark.parametrize("argument", [
+    "<a@example.com>", "<A.B+c_d@Ex-ample.COM> SIZE=100 BODY=8BITMIME", "<o'neil@x.example>",
+    "<a..b@example.com>", "<.a@example.com>", "<a@example.com.>", '<"john doe"@example.com>',
+    "<a@[127.0.0.1]>", "<>", "<a@example.com> (comment) SIZE=1", "<ünicode@example.com>", "a@example.com",
+    "<@relay.example:a@example.com>", "<a@example.com>\tSIZE=5",
+])
+async def test_fast_path_parsing_agrees_with_aiosmtpd(proxy: RunningProxy, argument: str) -> None:
+    protocol = proxy.server._make_protocol()
+    assert protocol._getaddr(argument) == SMTP._getaddr(protocol, argument)
+
+
+async def test_pooled_connection_closed_by_the_upstream_is_replaced(
+        proxy: RunningProxy, upstream: RecordingUpstream) -> None:
+    await send(proxy.port, SENDER, ["bob@example.com"], PLAIN)
+    upstream.drop_connections()
+    await asyncio.sleep(0.05)
+    await send(proxy.port, SENDER, ["bob@example.com"], PLAIN)
+    assert len(upstream.received) == 2
+    assert upstream.connections == 2
+
+
+async def test_idle_pooled_connection_is_checked_with_noop_before_reuse(
+        proxy: RunningProxy, upstream: RecordingUpstream, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(relay_module, "NOOP_AFTER_IDLE", 0.0)
+    for _ in range(3):
+        await send(proxy.port, SENDER, ["bob@example.com"], PLAIN)
+    assert len(upstream.received) == 3
+    assert upstream.connections == 1 and upstream.noops == 2

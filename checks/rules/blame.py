@@ -7,17 +7,17 @@ from typing import Iterable, Iterator
 import regex
 
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.scan import anchor_offsets, folded, matches_near, sentence_around
-from checks.text import MATCH_TIMEOUT, TextIndex, make_finding, phrase_pattern
+from checks.scan import ScanText, anchor_offsets, matches_near, phrase_matches, prepare, sentence_around, vocabulary_words
+from checks.text import MATCH_TIMEOUT, TextIndex, make_finding
 
 # Findings one rule reports for one message: enough to show the pattern, short enough to read.
 MAX_FINDINGS = 20
 # Name hits looked at before giving up: hostile text repeating a name cannot make the rule slow.
 MAX_NAME_HITS = 400
 
-# Words that start sentences or name things rather than people. A capitalised word on this list is never
-# taken for a first name, and a display name made of them ("Platform Team") is not a person.
-COMMON_WORDS: frozenset[str] = frozenset(
+# Function words, sentence adverbs, greetings and calendar words: they start sentences, and may stand right
+# before a name ("Yesterday Priya forgot"), but are never names themselves.
+OPENER_WORDS: frozenset[str] = frozenset(
     """
     a about above after again against all almost also although always am among an and another any anybody anyone
     anything apparently are around as at back be because been before being below between both but by can could
@@ -37,6 +37,12 @@ COMMON_WORDS: frozenset[str] = frozenset(
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
     christmas easter thanksgiving halloween covid brexit new year
+    """.split()
+)
+# Nouns for things, teams and products: never a person, and a capitalised word right after one is part of a
+# product or team name ("Google Calendar deleted"), not a person either.
+THING_WORDS: frozenset[str] = frozenset(
+    """
     legacy staging production prod dev sandbox cache storage bucket disk memory cpu node nodes pod pods container
     containers worker workers timer import sync batch upload download order orders payment payments message
     messages login logins file files record records account accounts password passwords certificate
@@ -58,6 +64,16 @@ COMMON_WORDS: frozenset[str] = frozenset(
     app apps application website site page portal email emails mail mailing newsletter invoice invoices report
     reports dashboard code repo repository branch commit commits merge request ticket tickets queue scheduler
     nightly daily weekly monthly hourly morning afternoon evening night week month year quarter
+    checkout cart basket search signup registration onboarding authentication auth sso mfa homepage inbox
+    calendar export exports reporting invoicing ordering shipping printing printer scanner phone phones laptop
+    laptops device devices hardware software firmware driver drivers plugin plugins extension extensions
+    integration integrations webhook webhooks endpoint endpoints service-desk portal intranet wiki chat chatbot
+    assistant robot scheduler queue queues index indexes indices replica replicas primary secondary region
+    zone zones certificate license licence licenses licences subscription subscriptions plan plans template
+    templates campaign campaigns survey surveys sheet spreadsheet document documents doc docs folder folders
+    drive share sharepoint onedrive status monitoring uptime downtime load balancer balancers cdn frontend
+    backend ui ux mobile web desktop tablet android ios windows linux mac office hq warehouse store shop
+    accounts-payable payables receivables treasury audit auditors auditor regulator regulators bank banks
     company org organisation organization department headquarters hq office
     our their its the this that these those nobody somebody
     google microsoft amazon apple meta facebook twitter linkedin slack github gitlab bitbucket jira confluence
@@ -67,8 +83,9 @@ COMMON_WORDS: frozenset[str] = frozenset(
     office teams zoom salesforce hubspot zendesk mailchimp stripe paypal shopify wordpress sap oracle excel word
     sheets drive dropbox okta auth0 twilio sendgrid mailgun notion asana trello figma dependabot renovate copilot
     python java node ruby rust golang
-    """.split()
+        """.split()
 )
+COMMON_WORDS: frozenset[str] = OPENER_WORDS | THING_WORDS
 
 # Display names that describe a list or a function, not a person.
 GENERIC_DISPLAY_WORDS: frozenset[str] = frozenset(
@@ -82,7 +99,8 @@ GENERIC_DISPLAY_WORDS: frozenset[str] = frozenset(
 
 # Endings of ordinary nouns and adjectives that first names rarely have.
 _NON_NAME_SUFFIXES = ("tion", "sion", "ment", "ness", "ity", "ing", "ship", "ware", "able", "ible", "ful", "less",
-                      "ism", "ogy", "ics", "ance", "ency")
+                      "ism", "ogy", "ics", "ancy", "ency", "out", "up", "base", "bot", "box", "hub",
+                      "ops", "sync", "flow", "desk", "book", "point", "mail", "card", "pay")
 
 _NAME_WORD = regex.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
 _CLOSINGS = regex.compile(
@@ -122,17 +140,20 @@ _TRIGGER_THEN_NAME = regex.compile(
     r"(?P<trigger>(?i:thanks\s+to|because(?:\s+of)?|due\s+to|blame[ds]?(?:\s+(?:it|this|that))?(?:\s+on)?|"
     r"caused\s+by|introduced\s+by|broken\s+by|deleted\s+by|pushed\s+by|made\s+by|done\s+by|"
     r"(?:the\s+)?fault\s+of|(?:the\s+)?mistake\s+of|courtesy\s+of))\s+"
-    rf"(?P<name>{_CAP_WORD})(?P<possessive>['’]s)?(?!\w)(?!\s+for\b)"
+    rf"(?P<name>{_CAP_WORD})(?P<possessive>['’]s)?(?!\w)"
 )
-_CONTEXT_ANCHORS = (
-    "forgot", "missed", "broke", "deleted", "pushed", "didn", "did not", "never", "failed", "supposed to",
-    "caused", "messed up", "screwed up", "dropped", "overlooked", "neglected", "overwr", "misconfigured",
-    "mistyped", "ignored", "skipped", "botched", "wiped", "removed", "sent the wrong", "ran the wrong",
-    "approved", "merged", "deployed", "shipped", "made a", "made an", "made the", "responsible", "to blame",
-    "at fault", "should have", "careful", "paying attention", "accidentally", "mistakenly", "wrongly",
-    "carelessly", "has broken", "had ", "'s ", "’s ", "s' ", "thanks to", "because", "due to", "blame",
-    "caused by", "by ", "fault of", "mistake of", "courtesy of",
+# Words of the patterns above; a text without any of them cannot hold a name in blame wording.
+_CONTEXT_KEYWORDS = (
+    "forgot", "forgotten", "missed", "broke", "broken", "deleted", "pushed", "didn", "did", "never", "failed",
+    "supposed", "caused", "messed", "screwed", "dropped", "overlooked", "neglected", "overwrote", "overwritten",
+    "misconfigured", "mistyped", "ignored", "skipped", "botched", "wiped", "removed", "wrong", "approved",
+    "merged", "deployed", "shipped", "mistake", "error", "change", "responsible", "blame", "blamed", "fault",
+    "should", "careful", "attention", "accidentally", "mistakenly", "wrongly", "carelessly", "thanks",
+    "because", "due", "courtesy", "introduced", "made", "done",
 )
+_POSSESSIVE_MARKS = ("'s", "’s", "s'", "s’")
+# "It was Lucas who ...", "It's Lucas that ..."
+_IT_WAS_NAME = regex.compile(rf"(?i:it\s+was|it['’]s|that\s+was)\s+(?P<name>{_CAP_WORD})\s+(?i:who|that)(?!\w)")
 # Right after a name: the blame phrase that makes it part of the excerpt.
 _AFTER_NAME = regex.compile(rf"(?:['’]s)?(?:\s+{_ADVERBS}){{0,2}}\s+(?:{_BLAME_VERBS})(?!\w)")
 _BEFORE_NAME = regex.compile(
@@ -426,29 +447,29 @@ class BlameNames:
             found.append((low, high, start, end, why, own))
             return True
 
-        if people:
-            pattern = regex.compile(r"\b\L<names>\b", names=list(people))
-            try:
-                for hits, match in enumerate(pattern.finditer(text, timeout=MATCH_TIMEOUT)):
-                    if hits >= MAX_NAME_HITS or len(found) >= MAX_FINDINGS:
-                        break
-                    person = people[match.group()]
-                    if person.ambiguous and (
-                        _at_sentence_start(text, match.start()) or regex.match(r"\s*\d", text[match.end() : match.end() + 4])
-                    ):
-                        continue
-                    keep(match.start(), match.end(), person.own, _OWN_NAME_MESSAGE if person.own else _NAMES_MESSAGE)
-            except TimeoutError:
-                pass
+        scan = prepare(text)
+        # Only names whose every word occurs in the text are searched for.
+        present = [token for token in people if all(scan.has(part) for part in vocabulary_words(token))]
+        if present:
+            pattern = regex.compile(r"\b\L<names>\b", names=present)
+            hits = matches_near(text, pattern, anchor_offsets(text, present, MAX_NAME_HITS), before=25, after=60)
+            for match in hits:
+                if len(found) >= MAX_FINDINGS:
+                    break
+                person = people[match.group()]
+                if person.ambiguous and (
+                    _at_sentence_start(text, match.start()) or text[match.end() : match.end() + 4].lstrip()[:1].isdigit()
+                ):
+                    continue
+                keep(match.start(), match.end(), person.own, _OWN_NAME_MESSAGE if person.own else _NAMES_MESSAGE)
 
-        extra = phrase_pattern(message.team.rule(self.id).extra_phrases)
-        if extra is not None and len(found) < MAX_FINDINGS:
-            needles = [p.split()[0].lower() for p in message.team.rule(self.id).extra_phrases if p.split()]
-            for match in matches_near(text, extra, anchor_offsets(folded(text), needles), before=0, after=200):
-                keep(match.start(), match.end(), False, _NAMES_MESSAGE)
+        for match in phrase_matches(scan, message.team.rule(self.id).extra_phrases):
+            if len(found) >= MAX_FINDINGS:
+                break
+            keep(match.start(), match.end(), False, _NAMES_MESSAGE)
 
         if len(found) < MAX_FINDINGS:
-            for start, end in _names_in_blame_context(text):
+            for start, end in _names_in_blame_context(scan):
                 if len(found) >= MAX_FINDINGS:
                     break
                 keep(start, end, False, _CONTEXT_MESSAGE)
@@ -467,22 +488,37 @@ class BlameNames:
             yield make_finding(index, self.id, self.severity, low, high, why, suggestion)
 
 
-def _names_in_blame_context(text: str) -> Iterable[tuple[int, int]]:
+def _names_in_blame_context(scan: ScanText) -> Iterable[tuple[int, int]]:
     """Spans of capitalised first names that sit in blame wording ("Jorge forgot", "thanks to Jorge's change")."""
-    offsets = anchor_offsets(folded(text), _CONTEXT_ANCHORS)
-    for pattern in (_NAME_THEN_VERB, _NAME_POSSESSIVE, _TRIGGER_THEN_NAME):
-        for match in matches_near(text, pattern, offsets, before=50, after=120):
+    text = scan.text
+    verb_offsets = scan.offsets(_CONTEXT_KEYWORDS)
+    possessive_offsets = anchor_offsets(text, _POSSESSIVE_MARKS) if scan.has("s") else []
+    # Windows sized to each pattern: the name comes before a verb, around an "'s", or after a trigger.
+    for pattern, offsets, before, after in (
+        (_NAME_THEN_VERB, verb_offsets, 60, 45),
+        (_NAME_POSSESSIVE, possessive_offsets, 25, 60),
+        (_TRIGGER_THEN_NAME, verb_offsets, 25, 50),
+        (_IT_WAS_NAME, scan.offsets(("who",)), 40, 10),
+    ):
+        for match in matches_near(text, pattern, offsets, before=before, after=after):
             name_start = match.start("name")
             words = list(regex.finditer(r"\S+", match.group("name")))
-            # "Yesterday Priya forgot": leading ordinary words are not part of the name.
-            while words and not _looks_like_first_name(words[0].group()):
+            # "Yesterday Priya forgot": leading openers are not part of the name; "Google Calendar deleted":
+            # a product or team word makes the whole phrase a thing.
+            while words and words[0].group().lower() in OPENER_WORDS:
                 words.pop(0)
             if not words or not all(_looks_like_first_name(w.group()) for w in words):
                 continue
             start, end = name_start + words[0].start(), name_start + words[-1].end()
-            if _preceded_by_determiner(text, start):
+            if _preceded_by_determiner(text, start) or _gratitude(text, match):
                 continue
             yield start, end
+
+
+def _gratitude(text: str, match: regex.Match[str]) -> bool:
+    """ "Thanks to Ana for the quick rollback" thanks a person; it does not blame them."""
+    trigger = match.groupdict().get("trigger") or ""
+    return trigger.lower().startswith("thanks") and text[match.end() : match.end() + 5].lower().startswith(" for ")
 
 
 def _preceded_by_determiner(text: str, start: int) -> bool:
@@ -513,10 +549,10 @@ _SELF_BLAME = regex.compile(
     r")",
     regex.IGNORECASE,
 )
-_SELF_BLAME_ANCHORS = (
-    "fault", "mistake", "error", "my bad", "oversight", "blunder", "screw", "my doing", "responsib", "blame",
-    "messed", "fouled", "mucked", "the ball", "blew it", "goofed", "botched", "fumbled", "was me", "was i ",
-    "the one who", "on me", "should have", "accidental", "careless", "wrongly", "inadvertent", "forgot",
+_SELF_BLAME_KEYWORDS = (
+    "fault", "mistake", "error", "bad", "oversight", "blunder", "screw", "screwup", "doing", "responsibility",
+    "responsible", "blame", "messed", "screwed", "fouled", "mucked", "ball", "blew", "goofed", "botched", "fumbled",
+    "me", "one", "should", "accidentally", "mistakenly", "carelessly", "wrongly", "inadvertently", "forgot",
     "failed", "neglected", "overlooked", "caused", "broke",
 )
 _SELF_BLAME_MESSAGE = (
@@ -543,13 +579,9 @@ class PublicSelfBlame:
         if not text:
             return
         index = TextIndex(text)
-        lowered = folded(text)
-        extra_phrases = message.team.rule(self.id).extra_phrases
-        hits = list(matches_near(text, _SELF_BLAME, anchor_offsets(lowered, _SELF_BLAME_ANCHORS), before=45, after=90))
-        extra = phrase_pattern(extra_phrases)
-        if extra is not None:
-            needles = [p.split()[0].lower() for p in extra_phrases if p.split()]
-            hits += matches_near(text, extra, anchor_offsets(lowered, needles), before=0, after=200)
+        scan = prepare(text)
+        hits = list(matches_near(text, _SELF_BLAME, scan.offsets(_SELF_BLAME_KEYWORDS), before=45, after=90))
+        hits += phrase_matches(scan, message.team.rule(self.id).extra_phrases)
         reported = 0
         last_end = -1
         for match in sorted(hits, key=lambda m: m.start()):

@@ -5,93 +5,200 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.rules.apology import MAX_CANDIDATES, RuleScan, guarded, rule_pattern
+from checks.rules.apology import Branch, RuleScan, branch, collect, guarded, rule_pattern
 
-_DEFLECTION = rule_pattern(
-    "|".join(
-        [
-            # that's our policy / company policy / per our policy / policy doesn't allow
-            r"(?P<policy>\b(?:that's|that is|this is|it's|it is|that was|it was|that's just|this is just)(?: (?:just|simply|"
-            r"unfortunately|strictly|sadly|standard))? (?:our|the|company|store|bank|airline|standard|a|store's|bank's) "
-            r"(?:company |store |standard |strict |official |internal )?polic(?:y|ies)\b|"
-            r"\b(?:company|corporate|store|internal|our|their|bank|airline) polic(?:y|ies)\b|"
-            r"\b(?:per|according to|under|in line with|as per) (?:our|the|company|store) (?:\w+ )?(?:policy|policies|rules|"
-            r"terms|procedures?|guidelines|protocol)\b|"
-            r"\b(?:against|violates|breaks|outside(?: of)?) (?:our|the|company) (?:\w+ )?(?:policy|policies|rules)\b|"
-            r"\b(?:policy|the rules?|the system|our system) (?:doesn't|does not|won't|will not|cannot|can't|don't|do not) "
-            r"(?:allow|let|permit)\b|"
-            r"\bI(?:'m| am) (?:just |only |simply )?following (?:the |our |company )?(?:policy|procedures?|rules|protocol|"
-            r"process|guidelines|orders)\b|\brules are rules\b)",
-            # there's nothing we can do / out of my hands
-            r"(?P<nothing>\bthere(?:'s| is| was)(?: (?:really|just|simply|unfortunately|honestly|sadly|literally))? "
-            r"(?:nothing|not much|not a lot|little|no way)(?: (?:more|else|further))? (?:that )?(?:I|we|anyone|anybody|they|"
-            r"the team|our team) (?:can|could|are able to|am able to|will be able to)(?: do| help)?\b|"
-            r"\b(?:I|we)(?: really| simply| just| unfortunately| honestly)? (?:can't|cannot|can not|couldn't|could not|"
-            r"won't be able to|am not able to|'m not able to|are not able to|'re not able to|am unable to|'m unable to|"
-            r"are unable to|'re unable to) (?:do|offer) (?:anything|much|more|a thing|any more|nothing)\b|"
-            r"\bnothing (?:more |else |further )?(?:I|we) (?:can|could) do\b|"
-            r"\b(?:I|we)(?:'m| am|'re| are) (?:not able|unable) to help(?: you)?(?: (?:with )?(?:that|this|it|there))?\b|"
-            r"\b(?:I|we) (?:can't|cannot|can not) help (?:you )?(?:with )?(?:that|this|it|there)\b|"
-            r"\b(?:out of|beyond|above) (?:my|our) (?:hands|pay ?grade|remit|authority|scope)\b|"
-            r"\bmy hands are tied\b|\b(?:not|isn't|is not) up to (?:me|us)\b)",
-            # never heard of this / you're the first
-            r"(?P<doubt>\b(?:I|we)(?:'ve| have)? never (?:heard of|seen|come across|encountered|had) (?:this|that|it|"
-            r"anything like (?:this|that|it)|such (?:a|an)|a (?:case|problem|complaint|report|situation|issue) like)\b|"
-            r"\b(?:this|that|it)(?:'s| has| had)? never (?:happened|come up|been reported|been an issue)(?: before| to anyone)?\b|"
-            r"\b(?:no one|nobody|no-one|no other (?:customers?|clients?|users?))(?: else)? (?:has |have |had |is |was )?"
-            r"(?:ever )?(?:reported|had|complained|mentioned|raised|experienced|seen|noticed)\b|"
-            r"\byou(?:'re| are) the (?:first|only)(?: (?:one|person|customer|client|user))?(?: (?:to|who|that|with))?\b|"
-            r"\b(?:it|everything)(?:'s| is)? (?:works?|working|looks?|looking) (?:fine|ok|okay|correct|normal) (?:on|from|at|for) "
-            r"(?:our|my) (?:end|side)\b|\bworks (?:fine|ok|okay) for (?:everyone|everybody|other customers|all our other)\b)",
-            # the other agent told you / whoever told you that
-            r"(?P<colleague>\b(?:the |your |an |a |that )?(?:other|previous|last|earlier|first|another|different) "
-            r"(?:agent|rep|representative|person|colleague|associate|advisor|adviser|operator|department|team|guy|lady|woman|"
-            r"man|staff member|employee|support (?:agent|person|rep)|call centre|call center|branch|store|office)\b"
-            r"(?: \w+){0,6}? (?:told|gave|said|promised|informed|quoted|misinformed|shouldn't|should not|was wrong|were wrong|"
-            r"made a mistake|must have|may have|might have|got it wrong)\b|"
-            r"\bI (?:don't|do not|can't|cannot) (?:know|explain|say|understand) why (?:the other \w+|they|he|she|someone|"
-            r"somebody|anyone|that (?:agent|person|rep)|whoever) (?:told|said|promised|gave|quoted)\b|"
-            r"\bwhoever (?:told|promised|gave|quoted) you\b|"
-            r"\b(?:they|he|she) (?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b|"
-            r"\byou (?:must have|probably|may have) (?:misunderstood|misheard|been misinformed|misread)\b)",
-            # not my department / talk to another team
-            r"(?P<elsewhere>\b(?:(?:that's|that is|this is|it's|it is) )?not (?:my|our) (?:department|area|team|job|"
-            r"responsibility|problem|remit|call|decision|division)\b|"
-            r"\byou(?:'ll| will)? (?:need|have) to (?:contact|call|email|speak (?:to|with)|talk (?:to|with)|reach out to|"
-            r"take (?:it|this|that) up with|ask|go (?:to|through)) (?:another|a different|the other|the right|the relevant|"
-            r"the appropriate|that|the responsible|your) (?:department|team|group|division|office|branch|store)\b)",
-        ]
-    )
+_DEFLECTION: tuple[Branch, ...] = (
+    # that's our policy / company policy / per our policy / the system won't let me
+    branch(
+        "policy",
+        "polic",
+        r"\b(?:that's|that is|this is|it's|it is|that was|it was)(?: (?:just|simply|unfortunately|strictly|sadly|"
+        r"standard))? (?:our|the|company|store|bank|airline|standard|a|store's|bank's) (?:company |store |standard |"
+        r"strict |official |internal )?polic(?:y|ies)\b",
+    ),
+    branch(
+        "policy",
+        "polic|rules|procedure|guidelines|protocol",
+        r"\b(?:per|according to|in line with|as per) (?:our|the|company|store) (?:\w+ )?(?:policy|policies|rules|"
+        r"procedures?|guidelines|protocol)\b|"
+        r"\b(?:against|violates|breaks|outside(?: of)?) (?:our|the|company) (?:\w+ )?(?:policy|policies|rules)\b",
+    ),
+    branch(
+        "policy",
+        "allow|let|permit",
+        r"\b(?:policy|the rules?|the system|our system) (?:doesn't|does not|won't|will not|cannot|can't|don't|do not) "
+        r"(?:allow|let|permit)\b",
+    ),
+    branch(
+        "policy",
+        "following|rules",
+        r"\bI(?:'m| am) (?:just |only |simply )?following (?:the |our |company )?(?:policy|procedures?|rules|protocol|"
+        r"process|guidelines|orders)\b|\brules are rules\b",
+    ),
+    # there's nothing we can do / I can't do anything / out of my hands
+    branch(
+        "nothing",
+        "nothing|much|lot|little|way",
+        r"\bthere(?:'s| is| was)(?: (?:really|just|simply|unfortunately|honestly|sadly|literally))? "
+        r"(?:nothing|not much|not a lot|little|no way)(?: (?:more|else|further))? (?:that )?(?:I|we|anyone|anybody|"
+        r"they|the team|our team) (?:can|could|are able to|am able to|will be able to)(?: do| help)?\b|"
+        r"\bnothing (?:more |else |further )?(?:I|we) (?:can|could) do\b",
+    ),
+    branch(
+        "nothing",
+        "do|offer & anything|much|more|thing|nothing",
+        r"\b(?:I|we)(?: really| simply| just| unfortunately| honestly)? (?:can't|cannot|can not|couldn't|could not|"
+        r"won't be able to|am not able to|'m not able to|are not able to|'re not able to|am unable to|'m unable to|"
+        r"are unable to|'re unable to) (?:do|offer) (?:anything|much|more|a thing|any more|nothing)\b",
+    ),
+    branch(
+        "nothing",
+        "help",
+        r"\b(?:I|we)(?:'m| am|'re| are) (?:not able|unable) to help(?: you)?(?: (?:with )?(?:that|this|it|there))?\b|"
+        r"\b(?:I|we) (?:can't|cannot|can not) help (?:you )?(?:with )?(?:that|this|it|there)\b",
+    ),
+    branch(
+        "nothing",
+        "hands|pay|remit|authority|scope|tied|up",
+        r"\b(?:out of|beyond|above) (?:my|our) (?:hands|pay ?grade|remit|authority|scope)\b|\bmy hands are tied\b|"
+        r"\b(?:not|isn't|is not) up to (?:me|us)\b",
+    ),
+    # never heard of this / you're the first / works on our end
+    branch(
+        "doubt",
+        "never",
+        r"\b(?:I|we)(?:'ve| have)? never (?:heard of|seen|come across|encountered|had) (?:this|that|it|"
+        r"anything like (?:this|that|it)|such (?:a|an)|a (?:case|problem|complaint|report|situation|issue) like)\b|"
+        r"\b(?:this|that|it)(?:'s| has| had)? never (?:happened|come up|been reported|been an issue)"
+        r"(?: before| to anyone)?\b",
+    ),
+    branch(
+        "doubt",
+        "nobody|one|other & reported|had|complained|mentioned|raised|experienced|seen|noticed",
+        r"\b(?:no one|nobody|no-one|no other (?:customers?|clients?|users?))(?: else)? (?:has |have |had |is |was )?"
+        r"(?:ever )?(?:reported|had|complained|mentioned|raised|experienced|seen|noticed)\b",
+    ),
+    branch(
+        "doubt",
+        "complaint|report|issue|problem|case|customer & other|similar",
+        r"\b(?:haven't|have not|hadn't|had not|never|not)(?: \w+){0,2}? (?:had|seen|heard|received|gotten|got)"
+        r"(?: of)?(?: any| a single)? (?:other|similar) (?:complaints?|reports?|issues?|problems?|cases?|customers?)\b",
+    ),
+    branch(
+        "doubt",
+        "first|only",
+        r"\byou(?:'re| are) the (?:first|only)(?: (?:one|person|customer|client|user))?(?: (?:to|who|that|with))?\b",
+    ),
+    branch(
+        "doubt",
+        "fine|ok|correct|normal",
+        r"\b(?:it|everything)(?:'s| is)? (?:works?|working|looks?|looking) (?:fine|ok|okay|correct|normal) (?:on|from|"
+        r"at|for) (?:our|my) (?:end|side)\b|\bworks (?:fine|ok|okay) for (?:everyone|everybody|other customers|"
+        r"all our other)\b",
+    ),
+    # the other agent told you / whoever told you that / you must have misunderstood
+    branch(
+        "colleague",
+        "other|previous|last|earlier|first|another|different",
+        r"\b(?:(?:the|your|an|a|that) )?(?:other|previous|last|earlier|first|another|different) (?:agent|rep|"
+        r"representative|person|colleague|associate|advisor|adviser|operator|department|team|guy|lady|woman|man|"
+        r"staff member|employee|support (?:agent|person|rep)|call centre|call center|branch|store|office)\b"
+        r"(?: \w+){0,6}? (?:told|gave|said|promised|informed|quoted|misinformed|shouldn't|should not|was wrong|"
+        r"were wrong|made a mistake|must have|may have|might have|got it wrong)\b",
+    ),
+    branch(
+        "colleague",
+        "why|whoever|should",
+        r"\bI (?:don't|do not|can't|cannot) (?:know|explain|say|understand) why (?:the other \w+|they|he|she|someone|"
+        r"somebody|anyone|that (?:agent|person|rep)|whoever) (?:told|said|promised|gave|quoted)\b|"
+        r"\bwhoever (?:told|promised|gave|quoted) you\b|"
+        r"\b(?:they|he|she) (?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b",
+    ),
+    branch(
+        "colleague",
+        "misunderstood|misheard|misinformed|misread",
+        r"\byou (?:must have|probably|may have) (?:misunderstood|misheard|been misinformed|misread)\b",
+    ),
+    # not my department / you'll need to contact another team
+    branch(
+        "elsewhere",
+        "not & department|area|team|job|responsibility|problem|remit|call|decision|division",
+        r"\b(?:(?:that's|that is|this is|it's|it is) )?not (?:my|our) (?:department|area|team|job|responsibility|"
+        r"problem|remit|call|decision|division)\b",
+    ),
+    branch(
+        "elsewhere",
+        "handle|deal|cover|look|do",
+        r"\b(?:isn't|is not|not) (?:something|anything|a thing|what) (?:my|our|we|I) (?:team |department )?"
+        r"(?:handles?|deals? with|do(?:es)?|covers?|looks? after|can help with)\b|"
+        r"\b(?:I|we|my team|our team|my department|our department) (?:don't|do not|doesn't|does not) (?:handle|deal with|"
+        r"cover|look after|do) (?:that|this|those|these|it)\b",
+    ),
+    branch(
+        "elsewhere",
+        "department|team|group|division",
+        r"\b(?:question|matter|issue|one|something|problem|request) for (?:another|a different|the other|the right|"
+        r"the \w+) (?:department|team|group|division)\b|\b(?:another|a different|the other) (?:department|team)(?:'s)? "
+        r"(?:problem|issue|responsibility|job|area)\b",
+    ),
+    branch(
+        "elsewhere",
+        "need|have & department|team|group|division|office|branch|store",
+        r"\byou(?:'ll| will)? (?:need|have) to (?:contact|call|email|speak (?:to|with)|talk (?:to|with)|reach out to|"
+        r"take (?:it|this|that) up with|ask|go (?:to|through)) (?:another|a different|the other|the right|the relevant|"
+        r"the appropriate|that|the responsible|your|the \w+) (?:department|team|group|division|office|branch|store)\b",
+    ),
 )
+# "Our policy ..." / "company policy ..." deflects only when nothing is done about the problem.
+_POLICY_MENTION = branch("policy", "polic", r"\b(?:company|corporate|store|our|bank|airline) polic(?:y|ies)\b")
 # Sympathy phrases; they only deflect when the text offers no action at all.
-_SYMPATHY = rule_pattern(
-    r"\bI (?:completely |totally |fully |really |truly |do |certainly |absolutely |can )?(?:understand|(?:can )?imagine|"
-    r"see|know|appreciate|get|hear|realise|realize|recognise|recognize) (?:how|your|that|why|what|this|the)\b"
-    r"[^.!?\n]{0,60}?\b(?:frustrat\w*|difficult\w*|hard|upset\w*|annoy\w*|stress\w*|inconvenien\w*|disappoint\w*|"
-    r"feel\w*|anger|angry|concern\w*|situation|tough|awful|terrible|worr\w*|unhappy|not ideal|irritat\w*|"
-    r"unacceptable|position|point)\b|"
-    r"\bI (?:hear|feel) you\b|\bI (?:sympathi[sz]e|empathi[sz]e)\b|"
-    r"\b(?:I(?:'m| am) )?(?:so |very |really )?sorry (?:to hear|you(?:'re| are) (?:going through|dealing with|having))\b"
+_SYMPATHY: tuple[Branch, ...] = (
+    # "I understand how ..." -- a sympathy verb; whether it is about the reader's feelings is checked after.
+    branch(
+        "understand",
+        "understand|imagine|see|know|appreciate|get|hear|realis|realiz|recognis|recogniz",
+        r"\bI (?:completely |totally |fully |really |truly |do |certainly |absolutely |can )?(?:understand|"
+        r"(?:can )?imagine|see|know|appreciate|get|hear|realise|realize|recognise|recognize) (?:how|your|that|why|what|"
+        r"this|the)\b",
+    ),
+    branch(
+        "sympathy",
+        "hear|feel|sympathi|empathi|sorry",
+        r"\bI (?:hear|feel) you\b|\bI (?:sympathi[sz]e|empathi[sz]e)\b|"
+        r"\b(?:I(?:'m| am) )?(?:so |very |really )?sorry (?:to hear|you(?:'re| are) (?:going through|dealing with|"
+        r"having))\b",
+    ),
+)
+# What an "I understand how ..." must be about, within the same clause, to count as sympathy.
+_FEELING = rule_pattern(
+    r"\b(?:frustrat\w*|difficult\w*|hard|upset\w*|annoy\w*|stress\w*|inconvenien\w*|disappoint\w*|feel\w*|"
+    r"anger|angry|concern\w*|situation|tough|awful|terrible|worr\w*|unhappy|not ideal|irritat\w*|unacceptable|"
+    r"position|point)\b"
 )
 # Anything that tells the reader what happens next.
-_ACTION = rule_pattern(
-    "|".join(
-        [
-            r"\blet me\b(?! know\b)|\bhere(?:'s| is) what (?:I|we)\b|\bnext steps?\b|\bI've gone ahead\b",
-            r"\b(?:I|we)(?:'ll| will| shall| am going to|'m going to| are going to|'re going to| can|'ve| have| just| already|"
-            r"'m| am|'re| are|'d like to| would like to)? (?:(?:personally|already|now|just|also|immediately|gone ahead and|"
-            r"right away|today) )?(?:escalat\w*|rais(?:e|ed|ing)|fil(?:e|ed|ing)|open(?:ed|ing)?|issu(?:e|ed|ing)|"
-            r"process(?:ed|ing)?|cancel\w*|call(?:ed|ing)?|phon\w*|email(?:ed|ing)?|contact\w*|follow(?:ed|ing)? up|"
-            r"check(?:ed|ing)?|look(?:ed|ing)? into|investigat\w*|updat(?:e|ed|ing)|expedit\w*|arrang\w*|book(?:ed|ing)?|"
-            r"schedul\w*|assign\w*|sort(?:ed|ing)?|resolv\w*|sen[dt](?:ing)?|ship(?:ped|ping)?|refund\w*|fix(?:ed|ing)?|"
-            r"replac\w*|credit\w*|reimburs\w*|compensat\w*|waiv\w*|rebook\w*|reschedul\w*|correct\w*|restor\w*|"
-            r"reset\w*|reactivat\w*|upgrad\w*|apply|applied|add(?:ed|ing)?|transfer\w*|handl\w*|take care|took care|"
-            r"make (?:it|this|that) right|make up|cover\w*|pa(?:y|id) for|redo|redid|resen[dt]\w*|offer\w*|confirm\w*|"
-            r"get back to you|ring|rang|chase|chased|push(?:ed)?|flag(?:ged)?|request(?:ed)?|submit\w*|override|"
-            r"overrid\w*|approv\w*|authori[sz]\w*)\b",
-            r"\b(?:a |the |full |partial )?(?:refund|credit|voucher|discount|replacement|reimbursement|compensation)\b",
-        ]
-    )
+_ACTION: tuple[Branch, ...] = (
+    branch("action", "let|here|next|ahead", r"\blet me\b(?! know\b)|\bhere(?:'s| is) what (?:I|we)\b|\bnext steps?\b|"
+           r"\bI've gone ahead\b"),
+    branch(
+        "action",
+        "i|we",
+        r"\b(?:I|we)(?:'ll| will| shall| am going to|'m going to| are going to|'re going to| can|'ve| have| just|"
+        r" already|'m| am|'re| are|'d like to| would like to)? (?:(?:personally|already|now|just|also|immediately|"
+        r"gone ahead and|right away|today) )?(?:escalat\w*|rais(?:e|ed|ing)|fil(?:e|ed|ing)|open(?:ed|ing)?|"
+        r"issu(?:e|ed|ing)|process(?:ed|ing)?|cancel\w*|call(?:ed|ing)?|phon\w*|email(?:ed|ing)?|contact\w*|"
+        r"follow(?:ed|ing)? up|check(?:ed|ing)?|look(?:ed|ing)? into|investigat\w*|updat(?:e|ed|ing)|expedit\w*|"
+        r"arrang\w*|book(?:ed|ing)?|schedul\w*|assign\w*|sort(?:ed|ing)?|resolv\w*|sen[dt](?:ing)?|"
+        r"ship(?:ped|ping)?|refund\w*|fix(?:ed|ing)?|replac\w*|credit\w*|reimburs\w*|compensat\w*|waiv\w*|"
+        r"rebook\w*|reschedul\w*|correct\w*|restor\w*|reset\w*|reactivat\w*|upgrad\w*|apply|applied|"
+        r"add(?:ed|ing)?|transfer\w*|handl\w*|take care|took care|make (?:it|this|that) right|make up|cover\w*|"
+        r"pa(?:y|id) for|redo|redid|resen[dt]\w*|offer\w*|confirm\w*|get back to you|ring|rang|chase|chased|"
+        r"push(?:ed)?|flag(?:ged)?|request(?:ed)?|submit\w*|overrid\w*|approv\w*|authori[sz]\w*)\b",
+    ),
+    branch(
+        "action",
+        "refund|credit|voucher|discount|replacement|reimbursement|compensation",
+        r"\b(?:refund|credit|voucher|discount|replacement|reimbursement|compensation)\b",
+    ),
 )
 
 # Why each kind of deflection fails the customer (the finding's message).
@@ -141,24 +248,34 @@ class DeflectionCheck:
         return guarded(self._scan(RuleScan(message, self.id, self.severity)))
 
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
-        for match in scan.matches(_DEFLECTION, limit=MAX_CANDIDATES):
-            kind = match.lastgroup or "policy"
-            start, end = match.start(), match.end()
-            if scan.claim(start, end):
-                yield scan.finding(start, end, DEFLECTION_WHY[kind], _NEXT_STEP[kind])
-        yield from self._sympathy_findings(scan)
-        yield from scan.extra_findings(DEFLECTION_WHY["extra"], lambda _words: _NEXT_STEP["extra"])
+        yield from collect(
+            lambda: self._phrase_findings(scan),
+            lambda: self._sympathy_findings(scan),
+            lambda: scan.extra_findings(DEFLECTION_WHY["extra"], lambda _words: _NEXT_STEP["extra"]),
+        )
+
+    @staticmethod
+    def _phrase_findings(scan: RuleScan) -> Iterator[Finding]:
+        for item, match in scan.branch_matches(_DEFLECTION):
+            start, end = match.start(), scan.clause_end(match.end())
+            yield scan.finding(start, end, DEFLECTION_WHY[item.kind], _NEXT_STEP[item.kind])
 
     @staticmethod
     def _sympathy_findings(scan: RuleScan) -> Iterator[Finding]:
-        """"I understand how frustrating this is" is fine with an action and a deflection without one."""
-        sympathies = list(scan.matches(_SYMPATHY, limit=MAX_CANDIDATES))
-        if not sympathies or scan.search(_ACTION) is not None:
-            return
-        for match in sympathies:
-            start, end = match.start(), scan.clause_end(match.end())
-            if not scan.claim(start, end):
+        """"I understand how frustrating this is" or "our policy is ..." is fine with an action, a deflection without."""
+        policies = [(m.start(), scan.clause_end(m.end())) for _, m in scan.branch_matches((_POLICY_MENTION,))]
+        sympathies: list[tuple[int, int]] = []
+        for item, match in scan.branch_matches(_SYMPATHY):
+            end = scan.clause_end(match.end(), reach=80)
+            # "I understand how to fix it" is not sympathy: the clause must be about how the reader feels.
+            if item.kind == "understand" and scan.search(_FEELING, match.end(), end) is None:
                 continue
+            sympathies.append((match.start(), end))
+        if not (sympathies or policies) or scan.any_branch(_ACTION):
+            return
+        for start, end in policies:
+            yield scan.finding(start, end, DEFLECTION_WHY["policy"], _NEXT_STEP["policy"])
+        for start, end in sympathies:
             said = scan.words(start, end).rstrip(".!,;: ")
             suggestion = f'Keep it and add the action: "{said}, so I will <what you will do> by <when>."'
             yield scan.finding(start, end, DEFLECTION_WHY["sympathy"], suggestion)

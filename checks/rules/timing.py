@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import regex
 
@@ -16,13 +16,13 @@ from checks.dates import (
     working_days_between,
 )
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.scan import anchor_offsets, first_sentence, folded, matches_near, sentence_around
-from checks.text import MATCH_TIMEOUT, TextIndex, make_finding, phrase_pattern
+from checks.scan import first_sentence, matches_near, phrase_matches, prepare, sentence_around
+from checks.text import MATCH_TIMEOUT, TextIndex, make_finding
 
 # The longest gap, in working days, between a notice and the update it promises.
 UPDATE_WITHIN_WORKING_DAYS = 2
 # Update wordings examined per message: enough for any real notice, bounded for hostile text.
-MAX_UPDATE_WORDS = 60
+MAX_UPDATE_WORDS = 40
 MAX_FINDINGS = 10
 # How far apart an update wording and its time may be and still be read as one promise.
 MAX_PROMISE_GAP = 90
@@ -37,11 +37,13 @@ _UPDATE_WORDS = regex.compile(
     r"more\s+to\s+follow|recommendation|assessment|investigation|outcome|results?)(?!\w)",
     regex.IGNORECASE,
 )
-_UPDATE_ANCHORS = (
-    "update", "recommend", "fix", "solution", "propos", "info", "detail", "next step", "report", "analysis",
-    "review", "findings", "root", "mortem", "retrospective", "news", "hear ", "get back", "back to you",
-    "let you know", "know more", "in touch", "keep you", "follow", "write", "status", "summary", "plan",
-    "circle back", "check in", "touch base", " more", "assessment", "investigation", "outcome", "result",
+_UPDATE_KEYWORDS = (
+    "update", "updates", "updated", "recommend", "recommends", "recommended", "recommendation",
+    "recommendations", "fix", "fixes", "solution", "solutions", "proposal", "proposals", "propose", "proposed",
+    "information", "info", "details", "detail", "steps", "step", "report", "reports", "analysis", "review",
+    "findings", "root", "postmortem", "mortem", "retrospective", "news", "hear", "back", "know", "touch", "keep",
+    "follow", "follows", "followup", "write", "status", "summary", "plan", "circle", "check", "base", "more",
+    "assessment", "investigation", "outcome", "result", "results",
 )
 # Promises with no time in them.
 _VAGUE = regex.compile(
@@ -49,13 +51,13 @@ _VAGUE = regex.compile(
     r"when\s+we\s+(?:know|have)\s+more|keep\s+you\s+(?:posted|updated|informed)|at\s+some\s+point|later)(?!\w)",
     regex.IGNORECASE,
 )
-_VAGUE_ANCHORS = ("soon", "shortly", "asap", "due course", "know more", "have more", "keep you", "some point", "later")
+_VAGUE_KEYWORDS = ("soon", "shortly", "asap", "course", "more", "keep", "point", "later")
 
 # A promise looks forward; "the investigation started at 09:00" does not, even though it names a time.
 _FUTURE_CUE = regex.compile(
-    r"(?<!\w)(?:will|['’]ll|shall|going\s+to|expect\w*|plan\w*|aim\w*|intend\w*|promise\w*|next|by|within|until|"
+    r"(?:['’]ll|(?<!\w)(?:will|shall|going\s+to|expect\w*|plan\w*|aim\w*|intend\w*|promise\w*|next|by|within|until|"
     r"before|no\s+later\s+than|follow\w*|to\s+come|coming|upcoming|scheduled|due|latest|tomorrow|later|expected|"
-    r"should\s+(?:have|be)|hope\s+to)(?!\w)",
+    r"should\s+(?:have|be)|hope\s+to))(?!\w)",
     regex.IGNORECASE,
 )
 
@@ -84,10 +86,10 @@ _SOLUTION = regex.compile(
     r")",
     regex.IGNORECASE,
 )
-_SOLUTION_ANCHORS = (
-    "fix", "solution", "remedy", "workaround", "plan", "recommend", "proposal", "resolution", "patched", "solved",
-    "corrected", "prevent", "avoid", "suggest", "propose", "going forward", "from now on", "future",
-    "moving forward", "stop",
+_SOLUTION_KEYWORDS = (
+    "fix", "fixed", "solution", "remedy", "workaround", "plan", "recommend", "recommendation", "proposal",
+    "resolution", "patched", "solved", "corrected", "prevent", "avoid", "suggest", "propose", "forward", "now",
+    "future", "stop", "here",
 )
 # A clause that hands over the remedy later ("will be ready by Thursday", "we will share it on Wednesday").
 _DELIVERY = regex.compile(
@@ -110,16 +112,6 @@ def _zone_name(message: CheckMessage) -> str:
     return message.team.timezone or "UTC"
 
 
-def _extra_matches(message: CheckMessage, rule_id: str, text: str, lowered: str) -> list[regex.Match[str]]:
-    """Matches of a team's extra phrases for a rule, found the bounded way."""
-    phrases = message.team.rule(rule_id).extra_phrases
-    pattern = phrase_pattern(phrases)
-    if pattern is None:
-        return []
-    needles = [p.split()[0].lower() for p in phrases if p.split()]
-    return list(matches_near(text, pattern, anchor_offsets(lowered, needles), before=0, after=200))
-
-
 def _tied(text: str, word_start: int, word_end: int, expression: TimeExpression) -> bool:
     """Whether a time belongs to an update wording in the same clause ("an update by Thursday noon")."""
     if expression.start < word_end and word_start < expression.end:
@@ -131,36 +123,36 @@ def _tied(text: str, word_start: int, word_end: int, expression: TimeExpression)
     return len(gap) <= MAX_PROMISE_GAP and _BACKWARD_BREAK.search(gap, timeout=MATCH_TIMEOUT) is None
 
 
-def promised_times(message: CheckMessage, rule_id: str, reference: datetime) -> list[Promise]:
-    """Every time the text attaches to an update, recommendation or "more information", in text order."""
+def promised_times(message: CheckMessage, rule_id: str, reference: datetime) -> Iterator[Promise]:
+    """The times the text attaches to an update, recommendation or "more information", in text order.
+
+    A generator, so a rule that only needs the first suitable promise stops parsing there.
+    """
     text = message.text
-    lowered = folded(text)
+    scan = prepare(text)
     tz = _zone_name(message)
-    words = list(matches_near(text, _UPDATE_WORDS, anchor_offsets(lowered, _UPDATE_ANCHORS), before=20, after=60))
-    words += _extra_matches(message, rule_id, text, lowered)
+    words = list(matches_near(text, _UPDATE_WORDS, scan.offsets(_UPDATE_KEYWORDS), before=12, after=40))
+    words += phrase_matches(scan, message.team.rule(rule_id).extra_phrases)
     words.sort(key=lambda m: m.start())
-    sentences: dict[tuple[int, int], list[TimeExpression]] = {}
-    promises: dict[tuple[int, int], Promise] = {}
+    seen: set[tuple[int, int]] = set()
     for word in words[:MAX_UPDATE_WORDS]:
-        bounds = sentence_around(text, word.start(), word.end())
-        if bounds not in sentences:
-            start, end = bounds
-            sentences[bounds] = [
-                TimeExpression(start + e.start, start + e.end, e.when)
-                for e in find_time_expressions(text[start:end], reference, tz)
-            ]
-        if not sentences[bounds] or _FUTURE_CUE.search(text, bounds[0], bounds[1], timeout=MATCH_TIMEOUT) is None:
+        sentence_start, sentence_end = sentence_around(text, word.start(), word.end())
+        if _FUTURE_CUE.search(text, sentence_start, sentence_end, timeout=MATCH_TIMEOUT) is None:
             continue
-        for expression in sentences[bounds]:
+        # Only the stretch a promise can span around the wording is parsed for times.
+        start = max(sentence_start, word.start() - MAX_PROMISE_GAP - 40)
+        end = min(sentence_end, word.end() + MAX_PROMISE_GAP + 40)
+        for found in find_time_expressions(text[start:end], reference, tz):
+            expression = TimeExpression(start + found.start, start + found.end, found.when)
             key = (expression.start, expression.end)
-            if key not in promises and _tied(text, word.start(), word.end(), expression):
-                promises[key] = Promise(word.start(), word.end(), expression)
-    return sorted(promises.values(), key=lambda p: p.time.start)
+            if key not in seen and _tied(text, word.start(), word.end(), expression):
+                seen.add(key)
+                yield Promise(word.start(), word.end(), expression)
 
 
-def _future(promises: list[Promise], today: date, tz: str) -> list[Promise]:
+def _future(promises: Iterable[Promise], today: date, tz: str) -> Iterator[Promise]:
     """Promises that point at today or later; "the report from 12 November" is history, not a promise."""
-    return [p for p in promises if local_date(p.time.when, tz) >= today]
+    return (p for p in promises if local_date(p.time.when, tz) >= today)
 
 
 def _suggested_update_day(message: CheckMessage) -> date | None:
@@ -191,16 +183,14 @@ class NoUpdateTime:
             return
         tz = _zone_name(message)
         reference = message.parsed.date or datetime(2000, 1, 3, 9, 0)  # any Monday: only presence matters then
-        promises = promised_times(message, self.id, reference)
+        promises: Iterable[Promise] = promised_times(message, self.id, reference)
         if message.parsed.date is not None:
             promises = _future(promises, local_date(reference, tz), tz)
-        if promises:
+        if next(iter(promises), None) is not None:
             return
         index = TextIndex(text)
         anchor = first_sentence(text, message.parsed.greeting_lines) or (0, min(len(text), 120))
-        vague = next(
-            iter(matches_near(text, _VAGUE, anchor_offsets(folded(text), _VAGUE_ANCHORS), before=20, after=60)), None
-        )
+        vague = next(iter(matches_near(text, _VAGUE, prepare(text).offsets(_VAGUE_KEYWORDS), before=30, after=60)), None)
         why = _NO_UPDATE_MESSAGE + (_VAGUE_NOTE.format(word=" ".join(vague.group().split())) if vague else "")
         update_day = _suggested_update_day(message)
         when = f"{format_day(update_day)}, 12:00" if update_day else "<a day within two working days>, 12:00"
@@ -229,16 +219,16 @@ class LateUpdate:
             return
         tz = _zone_name(message)
         today = local_date(reference, tz)
-        promises = _future(promised_times(message, self.id, reference), today, tz)
-        if not promises:
-            return
-        # One prompt update is enough: a final report may take weeks when an update comes within two days.
-        distances = [working_days_between(today, local_date(p.time.when, tz)) for p in promises]
-        if min(distances) <= UPDATE_WITHIN_WORKING_DAYS:
-            return
+        late: list[tuple[Promise, int]] = []
+        for promise in _future(promised_times(message, self.id, reference), today, tz):
+            days = working_days_between(today, local_date(promise.time.when, tz))
+            if days <= UPDATE_WITHIN_WORKING_DAYS:
+                # One prompt update is enough: a final report may take weeks when an update comes within two days.
+                return
+            late.append((promise, days))
         index = TextIndex(text)
         deadline = add_working_days(today, UPDATE_WITHIN_WORKING_DAYS)
-        for promise, days in list(zip(promises, distances))[:MAX_FINDINGS]:
+        for promise, days in late[:MAX_FINDINGS]:
             due_day = local_date(promise.time.when, tz)
             why = _LATE_MESSAGE.format(days=days, day=format_day(due_day))
             suggestion = (
@@ -273,6 +263,22 @@ def _delivered_later(text: str, match: regex.Match[str], message: CheckMessage) 
     return any(local_date(e.when, tz) > today for e in find_time_expressions(clause, reference, tz))
 
 
+_REMEDY_WORDS = regex.compile(r"(?i)^(?:recommend\w*|fix(?:es)?|solutions?|propos\w*|plan)$")
+
+
+def _remedy_promised_today(message: CheckMessage, sent: datetime) -> list[tuple[int, int]]:
+    """Spans of promises to deliver the remedy later the same day ("the recommended fix at 16:00 today")."""
+    tz = _zone_name(message)
+    today = local_date(sent, tz)
+    text = message.text
+    return [
+        (min(p.word_start, p.time.start), max(p.word_end, p.time.end))
+        for p in promised_times(message, "same-day-solution", sent)
+        if local_date(p.time.when, tz) == today
+        and _REMEDY_WORDS.match(text[p.word_start : p.word_end], timeout=MATCH_TIMEOUT)
+    ]
+
+
 @dataclass(frozen=True)
 class SameDaySolution:
     """A first notice that already announces the fix, or a solution follow-up on the first notice's calendar day."""
@@ -294,9 +300,9 @@ class SameDaySolution:
             why = _SAME_DAY_MESSAGE.format(day=format_day(local_date(sent, tz)))
         else:
             why = _FIRST_NOTICE_SOLUTION_MESSAGE
-        lowered = folded(text)
-        hits = list(matches_near(text, _SOLUTION, anchor_offsets(lowered, _SOLUTION_ANCHORS), before=70, after=90))
-        hits += _extra_matches(message, self.id, text, lowered)
+        scan = prepare(text)
+        hits = list(matches_near(text, _SOLUTION, scan.offsets(_SOLUTION_KEYWORDS), before=30, after=100))
+        hits += phrase_matches(scan, message.team.rule(self.id).extra_phrases)
         index = TextIndex(text)
         next_day = add_working_days(local_date(sent, tz), 1) if sent is not None else None
         when = format_day(next_day) if next_day else "<the next working day>"
@@ -307,12 +313,17 @@ class SameDaySolution:
             )
         else:
             suggestion = f"Replace the solution with when it will come, e.g. \"We will share a recommended fix by {when}.\""
+        # Solution wording is checked for a later hand-over only when it comes up, so hostile text full of
+        # "fix" costs at most MAX_FINDINGS such checks beyond the scan.
+        candidates: list[tuple[int, int, regex.Match[str] | None]] = [(m.start(), m.end(), m) for m in hits]
+        if not message.classification.follow_up and sent is not None:
+            candidates += [(start, end, None) for start, end in _remedy_promised_today(message, sent)]
         reported, last_end = 0, -1
-        for match in sorted(hits, key=lambda m: m.start()):
-            if match.start() < last_end or _delivered_later(text, match, message):
+        for start, end, match in sorted(candidates, key=lambda c: (c[0], c[1])):
+            if start < last_end or (match is not None and _delivered_later(text, match, message)):
                 continue
-            last_end = match.end()
-            yield make_finding(index, self.id, self.severity, match.start(), match.end(), why, suggestion)
+            last_end = end
+            yield make_finding(index, self.id, self.severity, start, end, why, suggestion)
             reported += 1
             if reported >= MAX_FINDINGS:
                 return

@@ -1,0 +1,353 @@
+"""Fact rules: no guessing or drama in a broadcast (speculation), and resource requests come with options (single-option)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import regex
+
+from checks.dates import add_working_days, format_day, local_date
+from checks.model import AppliesTo, CheckMessage, Finding, Severity
+from checks.scan import anchor_offsets, matches_near, phrase_matches, prepare, sentence_around
+from checks.text import MATCH_TIMEOUT, TextIndex, make_finding
+
+MAX_FINDINGS = 20
+# All-caps candidates looked at per message; hostile text full of capitals stays cheap.
+MAX_CAPS_CANDIDATES = 300
+
+_HEDGE = regex.compile(
+    r"(?<!\w)(?:"
+    r"probably|presumably|possibly|perhaps|maybe|supposedly|apparently|hopefully|conceivably"
+    r"|(?:most\s+|very\s+|quite\s+|more\s+than\s+)?likely"
+    r"|must\s+have(?:\s+been)?|might\s+have\s+been|could\s+have\s+been|may\s+have\s+been\s+caused"
+    r"|i\s+guess|i['’]d\s+guess|my\s+guess\s+is|i['’]m\s+guessing|(?:our|my)\s+best\s+guess"
+    r"|(?:i|we)\s+(?:think|believe|suspect|assume|imagine|reckon|presume|figure)"
+    r"|(?:i['’]m|we['’]re|i\s+am|we\s+are)\s+(?:pretty|fairly|quite|reasonably)\s+(?:sure|certain|confident)"
+    r"|(?:i['’]m|we['’]re|i\s+am|we\s+are)\s+not\s+(?:\w+\s+)?sure|not\s+(?:100\s*%|entirely|completely|totally|quite)\s+sure"
+    r"|it\s+(?:seems|looks|appears)\s+(?:like|that|as\s+if|as\s+though|to\s+(?:have|be))|seems\s+(?:like|to\s+have)"
+    r"|chances\s+are|in\s+all\s+likelihood|who\s+knows|god\s+knows|no\s+idea\s+(?:why|how|what)"
+    r")(?!\w)",
+    regex.IGNORECASE,
+)
+_HEDGE_KEYWORDS = (
+    "probably", "presumably", "possibly", "perhaps", "maybe", "supposedly", "apparently", "hopefully",
+    "conceivably", "likely", "must", "might", "could", "may", "guess", "guessing", "think", "believe", "suspect",
+    "assume", "imagine", "reckon", "presume", "figure", "sure", "certain", "confident", "seems", "seem", "looks",
+    "appears", "chances", "likelihood", "knows", "idea",
+)
+_DRAMA = regex.compile(
+    r"(?<!\w)(?:"
+    r"disaster(?:s|ous)?|catastroph(?:e|es|ic)|nightmare(?:s|ish)?|fiasco|meltdown|apocalyp\w{0,6}|armageddon"
+    r"|train[\s-]?wreck|dumpster\s+fire|shit\s?show|cluster\s?f\w{0,6}|chaos|chaotic|havoc|shambles"
+    r"|(?:a|huge|total|complete|big|massive|real|giant|absolute|utter)\s+mess"
+    r"|horrible|horrendous|horrific|terrible|awful|unbelievable|insane|crazy|panic(?:ked|king)?"
+    r"|worst\s+(?:[a-z]+\s+){0,3}ever|epic\s+fail|all\s+hell|blew\s+up\s+in|omg|wtf|oh\s+no"
+    r")(?!\w)",
+    regex.IGNORECASE,
+)
+_DRAMA_KEYWORDS = (
+    "disaster", "disasters", "disastrous", "catastrophe", "catastrophes", "catastrophic", "nightmare",
+    "nightmares", "nightmarish", "fiasco", "meltdown", "apocalypse", "apocalyptic", "armageddon", "trainwreck",
+    "wreck", "dumpster", "shitshow", "show", "clusterfuck", "chaos", "chaotic", "havoc", "shambles", "mess",
+    "horrible", "horrendous", "horrific", "terrible", "awful", "unbelievable", "insane", "crazy", "panic",
+    "panicked", "panicking", "worst", "epic", "hell", "blew", "omg", "wtf", "oh",
+)
+# Neutral words for the suggested rewrite, keyed by the start of the dramatic word.
+_CALMER = (
+    ("disastrous", "serious"), ("disaster", "serious problem"), ("catastrophic", "serious"),
+    ("catastroph", "serious problem"), ("nightmare", "problem"), ("fiasco", "problem"), ("meltdown", "failure"),
+    ("chaotic", "disrupted"), ("chaos", "disruption"), ("havoc", "disruption"), ("shambles", "problem"),
+    ("horrible", "serious"), ("horrendous", "serious"), ("horrific", "serious"), ("terrible", "serious"),
+    ("awful", "serious"), ("unbelievable", "unexpected"), ("insane", "unexpected"), ("crazy", "unexpected"),
+    ("panic", "concern"), ("worst", "serious"),
+)
+_EXCLAIM = regex.compile(r"[!?]*!(?:\s?[!?])+|\?!")
+_CAPS_START = regex.compile(r"[A-Z]{3}")
+_WORD_REST = regex.compile(r"[\w'’]*")
+_CAPS_RUN = regex.compile(r"[A-Z][A-Z'’]{1,30}(?:[ \t]+[A-Z][A-Z'’]{1,30}){0,8}(?![\w:])")
+# Capitals that are emphasis on their own, even as a single word.
+SHOUT_WORDS: frozenset[str] = frozenset(
+    """
+    NOT NEVER ALL EVERY EVERYTHING EVERYONE NOTHING NOBODY NONE HUGE MASSIVE TOTAL TOTALLY COMPLETELY ENTIRE
+    ENTIRELY ABSOLUTELY BROKEN DEAD GONE WRONG CRITICAL EMERGENCY IMMEDIATELY NOW STOP PLEASE HELP DISASTER
+    WORST HORRIBLE TERRIBLE UNACCEPTABLE PANIC MUST REALLY VERY WHY SERIOUSLY CANNOT CAN'T DON'T NEVER AGAIN
+    EVER CRASHED DELETED WIPED FAILED
+    """.split()
+)
+# Abbreviations written in capitals that are not shouting.
+ACRONYMS: frozenset[str] = frozenset(
+    """
+    AWS API APIS ERP SSO SLA SLAS KPI KPIS CEO CTO CFO COO CIO CISO EOD COB EOB EOW CET CEST UTC GMT EST EDT PST PDT
+    USA UK EU GDPR HIPAA ISO SOC ETA FAQ OTP IOS IAM SES SNS SQS ASAP YAML SAML OAUTH REST CRON JIRA LDAP NOC SAP
+    IDE ORM UAT POC MVP OKR OKRS ROI OOO PTO AJAX JSON NASA NATO UEFA UNICEF AI ML SRE QA HR IT PR CI CD RCA SEV
+    AM PM EUR USD GBP CHF IBAN BIC VAT IPO LLC GMBH AG INC LTD NDA RFP RFC SMTP IMAP HTTP HTTPS URL URI DNS VPN
+    SQL CSV PDF XML HTML CSS TLS SSL SSH FTP SFTP TCP UDP CPU GPU RAM SSD OS SDK CLI NPM PHP MFA SMS FYI TBD TBA
+    """.split()
+)
+
+_HEDGE_MESSAGE = (
+    "This is a guess or a hedge. In a group notice, a guess is read as a fact and repeated; if it turns out wrong "
+    "it has to be walked back. Say only what is confirmed, and when more will be known."
+)
+_DRAMA_MESSAGE = (
+    "Dramatic wording makes the problem sound bigger and less under control than the facts show, and invites "
+    "alarm rather than understanding. Neutral words and measured impact keep the notice credible."
+)
+_SHOUT_MESSAGE = (
+    "Capitals and stacked exclamation marks read as shouting. They raise the temperature without adding any "
+    "information; a calm, factual notice is taken more seriously."
+)
+
+
+def _calmer_sentence(sentence: str, start: int, end: int) -> str:
+    """The sentence with the dramatic words swapped for neutral ones."""
+    dramatic = sentence[start:end].lower()
+    replacement = next((calm for key, calm in _CALMER if key in dramatic), "problem")
+    before = sentence[:start]
+    # "a total disaster" -> "a serious problem": drop intensifiers the neutral word does not need.
+    before = regex.sub(r"(?i)\b(?:total|complete|absolute|utter|huge|massive|real|giant|big)\s+$", "", before)
+    if regex.search(r"(?i)\ban\s+$", before) and replacement[:1] not in "aeiou":
+        before = before[: before.lower().rfind("an ")] + "a "
+    elif regex.search(r"(?i)\ba\s+$", before) and replacement[:1] in "aeiou":
+        before = before[: before.lower().rfind("a ")] + "an "
+    rewritten = before + replacement + sentence[end:]
+    return " ".join(rewritten.split())
+
+
+def _quiet_sentence(sentence: str) -> str:
+    """The sentence in normal case with single punctuation."""
+    calmer = regex.sub(r"[!?]*!(?:\s?[!?])*", ".", sentence)
+    calmer = regex.sub(r"\.{2,}", ".", calmer)
+
+    def lower_word(match: regex.Match[str]) -> str:
+        word = match.group()
+        return word if word in ACRONYMS or len(word) < 2 else word.lower()
+
+    calmer = regex.sub(r"\b[A-Z][A-Z'’]+\b", lower_word, calmer)
+    calmer = " ".join(calmer.split())
+    return calmer[:1].upper() + calmer[1:]
+
+
+def _shouting_runs(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of capitalised words that read as shouting (not acronyms, not "UPDATE:" labels)."""
+    position, candidates = 0, 0
+    while candidates < MAX_CAPS_CANDIDATES:
+        start_match = _CAPS_START.search(text, position, timeout=MATCH_TIMEOUT)
+        if start_match is None:
+            return
+        candidates += 1
+        start = start_match.start()
+        word_end = _WORD_REST.match(text, start_match.end(), timeout=MATCH_TIMEOUT).end()
+        position = word_end
+        if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "'’"):
+            continue  # "iPHONE", "McDONALD": capitals inside a word
+        run = _CAPS_RUN.match(text, start, min(len(text), start + 400), timeout=MATCH_TIMEOUT)
+        if run is None:
+            continue
+        position = max(position, run.end())
+        words = run.group().split()
+        meaningful = [w for w in words if w.replace("’", "'") not in ACRONYMS]
+        emphatic = [w for w in meaningful if w.replace("’", "'") in SHOUT_WORDS]
+        long_words = [w for w in meaningful if len(w) >= 4 and any(v in w for v in "AEIOUY")]
+        if emphatic or (len(words) >= 2 and long_words) or (long_words and text[run.end() : run.end() + 1] == "!"):
+            yield run.start(), run.end()
+
+
+def _next_working_day_text(message: CheckMessage) -> str:
+    if message.parsed.date is None:
+        return "<the next working day>"
+    return format_day(add_working_days(local_date(message.parsed.date, message.team.timezone or "UTC"), 1))
+
+
+@dataclass(frozen=True)
+class Speculation:
+    """Guesses, hedging or drama in a broadcast instead of facts ("probably", "must have", "disaster", "!!!")."""
+
+    id: str = "speculation"
+    severity: Severity = Severity.WARN
+    applies_to: AppliesTo = AppliesTo.BROADCAST
+
+    def run(self, message: CheckMessage) -> Iterator[Finding]:
+        text = message.text
+        if not text.strip():
+            return
+        index = TextIndex(text)
+        scan = prepare(text)
+        spans: list[tuple[int, int, str]] = []
+        spans += [(m.start(), m.end(), "hedge") for m in matches_near(text, _HEDGE, scan.offsets(_HEDGE_KEYWORDS), 40, 60)]
+        spans += [(m.start(), m.end(), "drama") for m in matches_near(text, _DRAMA, scan.offsets(_DRAMA_KEYWORDS), 40, 60)]
+        exclaim_offsets = anchor_offsets(text, ("!!", "! !", "?!", "!?")) if "!" in text else []
+        spans += [(m.start(), m.end(), "shout") for m in matches_near(text, _EXCLAIM, exclaim_offsets, 10, 40)]
+        spans += [(start, end, "shout") for start, end in _shouting_runs(text)]
+        phrases = message.team.rule(self.id).extra_phrases
+        spans += [(m.start(), m.end(), "hedge") for m in phrase_matches(scan, phrases)]
+        later = _next_working_day_text(message)
+        merged: list[tuple[int, int, str]] = []
+        for start, end, kind in sorted(spans):
+            # "DOWN!!!" is one outburst, not two findings.
+            if merged and kind == "shout" == merged[-1][2] and start <= merged[-1][1] + 2:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]), kind)
+            else:
+                merged.append((start, end, kind))
+        reported, last_end = 0, -1
+        for start, end, kind in merged:
+            if start < last_end:
+                continue
+            last_end = end
+            sentence_start, sentence_end = sentence_around(text, start, end)
+            sentence = text[sentence_start:sentence_end]
+            if kind == "hedge":
+                why = _HEDGE_MESSAGE
+                suggestion = (
+                    "Replace the guess with what is confirmed and say when more will be known, e.g. "
+                    f"\"The cause is not confirmed yet; we will know more by {later}, 12:00.\""
+                )
+            elif kind == "drama":
+                why = _DRAMA_MESSAGE
+                calmer = _calmer_sentence(sentence, start - sentence_start, end - sentence_start)
+                suggestion = f"Use neutral words and give the measured impact instead: \"{calmer}\""
+            else:
+                why = _SHOUT_MESSAGE
+                suggestion = f"Write it in normal case with plain punctuation: \"{_quiet_sentence(sentence)}\""
+            yield make_finding(index, self.id, self.severity, start, end, why, suggestion)
+            reported += 1
+            if reported >= MAX_FINDINGS:
+                return
+
+
+# ---- single-option ----
+
+_RESOURCE = (
+    r"(?:budget|funding|funds|money|spend|investment|capex|opex|head\s?count|new\s+hires?|hires?|"
+    r"engineers?|developers?|contractors?|consultants?|freelancers?|ftes?|resources?|resourcing|"
+    r"(?:(?:\d+|one|two|three|four|five|six|ten)\s+)?(?:more|extra|additional|dedicated)\s+"
+    r"(?:people|persons?|staff|time|weeks|days|months|sprints?|hands|capacity|engineers?|developers?)|"
+    r"(?:\d+|two|three|four|five|six|ten)\s+(?:people|persons|staff|engineers|developers)|"
+    r"another\s+(?:sprint|week|month|engineer|developer|person)|licen[cs]es?|servers?|hardware|"
+    r"[$€£]\s?\d[\d,.]*\s?[kKmM]?|\d[\d,.]*\s?(?:[kKmM]\s?)?(?:usd|eur|gbp|dollars|euros|pounds)|\d[\d,.]*\s?[kK](?!\w))"
+)
+_GAP = (
+    r"(?:\s+(?:to\s+(?:hire|add|buy|get|purchase|recruit|bring\s+in|fund|secure|increase|expand|allocate|contract|"
+    r"onboard|spend)|(?!to\b|that\b|it\b|everyone\b|all\b|you\b|them\b|us\b)[\w$€£.,%'’-]+)){0,6}?\s+"
+)
+_REQUEST = regex.compile(
+    r"(?<!\w)(?:"
+    r"(?:we|i|the\s+team|our\s+team)(?:\s+(?:will|would|urgently|really|also|therefore|now|still|definitely))?\s*"
+    r"(?:need|needs|require|requires|are\s+requesting|am\s+requesting|request|are\s+asking\s+for|am\s+asking\s+for|"
+    r"['’]m\s+asking\s+for|['’]re\s+asking\s+for|would\s+like|['’]d\s+like|want|are\s+looking\s+for|"
+    r"am\s+looking\s+for|must\s+have|ask\s+for|['’]ll\s+need|['’]d\s+need|propose\s+hiring)"
+    + _GAP + _RESOURCE +
+    r"|(?:requesting|request\s+for|asking\s+for|seeking|looking\s+for)" + _GAP + _RESOURCE +
+    r"|(?:please|(?:could|can|would)\s+you(?:\s+please)?)\s+(?:approve|sign[\s-]?off(?:\s+on)?|fund|authori[sz]e)"
+    r"(?!\s+(?:the\s+|my\s+|this\s+|your\s+|our\s+)?(?:meeting|invite|invitation|calendar|timesheet|time\s+sheet|"
+    r"leave|vacation|holiday|pto|pull\s+request|pr|merge\s+request|minutes)\b)"
+    r"|(?:need|needs|require|requires|requesting|request|seeking|seek|ask\s+for|asking\s+for|get|obtain)\s+"
+    r"(?:your\s+|an?\s+|the\s+|management\s+|formal\s+|leadership\s+|budget\s+)?"
+    r"(?:approval|sign[\s-]?off|go[\s-]ahead|green\s+light|buy[\s-]in)"
+    r"|can\s+(?:we|i)\s+(?:get|have|hire|add|buy)" + _GAP + _RESOURCE +
+    r")(?!\w)",
+    regex.IGNORECASE,
+)
+_REQUEST_KEYWORDS = (
+    "need", "needs", "require", "requires", "requesting", "request", "asking", "ask", "like", "want", "looking",
+    "seeking", "seek", "approve", "approval", "sign", "signoff", "go", "green", "buy", "get", "have", "hire", "add",
+    "fund", "authorise", "authorize", "propose", "obtain", "must",
+)
+_OPTION_LABEL = regex.compile(
+    r"(?<!\w)(?:option|alternative|plan|scenario|tier)\s*(?:#\s*)?"
+    r"(?P<label>[1-9]|(?-i:[A-D])|one|two|three|four)(?!\w)",
+    regex.IGNORECASE,
+)
+_ORDINAL_OPTION = regex.compile(
+    r"(?<!\w)(?P<label>first|second|third|fourth)\s+(?:option|alternative|approach|choice)(?!\w)", regex.IGNORECASE
+)
+_COST_TIER = regex.compile(
+    r"(?<!\w)(?P<tier>high(?:er|est)?|medium|mid|moderate|middle|low(?:er|est)?|cheap(?:er|est)?|expensive|minimal|"
+    r"premium|basic)[\s-]+(?:cost|price|budget|effort|spend|investment|option|tier)(?!\w)",
+    regex.IGNORECASE,
+)
+_LIST_ITEM = regex.compile(r"(?m)^[ \t]{0,8}(?:[-*•]|\(?\d{1,2}[.)]|\(?[a-dA-D][.)])[ \t]+(?P<item>[^\n]{1,400})")
+_COSTED = regex.compile(r"(?i)(?<!\w)(?:cost|costs|price|budget|effort|risk|[$€£]|\d+\s?[kKmM]\b|weeks?|days?|months?|fte)")
+_RISK = regex.compile(r"(?<!\w)(?:risks?|risky|riskier|riskiest|downsides?|trade-?offs?)(?!\w)", regex.IGNORECASE)
+_RECOMMENDATION = regex.compile(
+    r"(?<!\w)(?:(?:we|i)\s+(?:would\s+|strongly\s+|therefore\s+)?(?:recommend|suggest|propose|prefer|favou?r|advise)"
+    r"|recommend(?:ed|ation|s)?|our\s+(?:preference|pick|choice)|my\s+(?:preference|pick|choice)|prefer(?:red|able)"
+    r"|best\s+option|(?:we|i)['’]d\s+(?:go|opt)\s+(?:with|for)|(?:we|i)\s+(?:would\s+)?(?:go|opt)\s+(?:with|for)"
+    r"|makes\s+the\s+most\s+sense)(?!\w)",
+    regex.IGNORECASE,
+)
+_TIERS = {"high": "high", "highe": "high", "expen": "high", "premi": "high", "mediu": "medium", "mid": "medium",
+          "moder": "medium", "middl": "medium", "low": "low", "lowe": "low", "cheap": "low", "minim": "low",
+          "basic": "low"}
+_LABELS = {"a": "1", "b": "2", "c": "3", "d": "4", "one": "1", "two": "2", "three": "3", "four": "4",
+           "first": "1", "second": "2", "third": "3", "fourth": "4"}
+# How much text around the request is read for its options: a proposal sits next to its ask.
+_BEFORE_REQUEST, _AFTER_REQUEST = 3000, 6000
+
+_SINGLE_OPTION_MESSAGE = (
+    "This asks for {what} but {missing}. People agree more readily when they can choose between costed "
+    "options, each with its risk spelled out, and can see which one you back; a single take-it-or-leave-it "
+    "proposal invites resistance."
+)
+_SINGLE_OPTION_SUGGESTION = (
+    "Lay out three options, then your pick: \"Option 1 (high cost): ... Risk: low. Option 2 (medium cost): ... "
+    "Risk: medium. Option 3 (low cost): ... Risk: high. We recommend option 2 because ...\""
+)
+
+
+def _count_options(window: str) -> int:
+    labels = {_LABELS.get(m.group("label").lower(), m.group("label").lower())
+              for m in _OPTION_LABEL.finditer(window, timeout=MATCH_TIMEOUT)}
+    ordinals = {m.group("label").lower() for m in _ORDINAL_OPTION.finditer(window, timeout=MATCH_TIMEOUT)}
+    tiers = {_TIERS.get(m.group("tier").lower()[:5], _TIERS.get(m.group("tier").lower()[:3], ""))
+             for m in _COST_TIER.finditer(window, timeout=MATCH_TIMEOUT)} - {""}
+    costed_items = sum(
+        1 for m in _LIST_ITEM.finditer(window, timeout=MATCH_TIMEOUT) if _COSTED.search(m.group("item"), timeout=MATCH_TIMEOUT)
+    )
+    return max(len(labels), len(ordinals), len(tiers), costed_items)
+
+
+@dataclass(frozen=True)
+class SingleOption:
+    """A request for budget, people or approval without three costed options, their risks and a recommendation."""
+
+    id: str = "single-option"
+    severity: Severity = Severity.WARN
+    applies_to: AppliesTo = AppliesTo.INTERNAL_BROADCAST
+
+    def run(self, message: CheckMessage) -> Iterator[Finding]:
+        text = message.text
+        if not text.strip():
+            return
+        scan = prepare(text)
+        # The first request is the one to judge: the options that belong to it are read around it.
+        first = next(iter(matches_near(text, _REQUEST, scan.offsets(_REQUEST_KEYWORDS), before=30, after=110)), None)
+        requests = ([first] if first else []) + phrase_matches(scan, message.team.rule(self.id).extra_phrases)
+        if not requests:
+            return
+        request = min(requests, key=lambda m: m.start())
+        low = max(0, request.start() - _BEFORE_REQUEST)
+        window = text[low : min(len(text), request.end() + _AFTER_REQUEST)]
+        try:
+            options = _count_options(window)
+            has_risk = _RISK.search(window, timeout=MATCH_TIMEOUT) is not None
+            has_pick = _RECOMMENDATION.search(window, timeout=MATCH_TIMEOUT) is not None
+        except TimeoutError:
+            return
+        missing: list[str] = []
+        if options < 3:
+            missing.append("offers only one option" if options <= 1 else f"offers only {options} options")
+        if not has_risk:
+            missing.append("says nothing about risk")
+        if not has_pick:
+            missing.append("does not say which option you recommend")
+        if not missing:
+            return
+        what = " ".join(request.group().split())
+        missing_text = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
+        why = _SINGLE_OPTION_MESSAGE.format(what=f"\"{what}\"", missing=missing_text)
+        index = TextIndex(text)
+        yield make_finding(index, self.id, self.severity, request.start(), request.end(), why, _SINGLE_OPTION_SUGGESTION)
+
+
+RULES = (Speculation(), SingleOption())

@@ -1,0 +1,530 @@
+"""Tests for the apology-language rules (checks/rules/apology.py) and the deflection rule (checks/rules/service.py)."""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from checks.engine import run_checks
+from checks.model import (
+    AppliesTo,
+    Audience,
+    Check,
+    CheckMessage,
+    Classification,
+    Finding,
+    ParsedMessage,
+    RuleSettings,
+    Severity,
+    TeamContext,
+)
+from checks.rules import apology, service
+
+RULES_BY_ID: dict[str, Check] = {rule.id: rule for rule in (*apology.RULES, *service.RULES)}
+
+
+def make_message(
+    text: str,
+    extra: dict[str, tuple[str, ...]] | None = None,
+    audience: Audience = Audience.INDIVIDUAL,
+    greeting_lines: frozenset[int] = frozenset(),
+    real_apology: bool = True,
+) -> CheckMessage:
+    """A CheckMessage for `text` as if parsed and classified as an oops mail."""
+    parsed = ParsedMessage(
+        subject="oops",
+        sender=None,
+        to=(),
+        cc=(),
+        bcc=(),
+        message_id="<t@example.com>",
+        in_reply_to="",
+        references=(),
+        date=None,
+        headers={},
+        text=text,
+        greeting_lines=greeting_lines,
+    )
+    classification = Classification(
+        team="default",
+        is_oops=True,
+        oops_reason="header",
+        audience=audience,
+        internal=False,
+        follow_up=False,
+        real_apology=real_apology,
+    )
+    settings = {rule_id: RuleSettings(extra_phrases=phrases) for rule_id, phrases in (extra or {}).items()}
+    return CheckMessage(parsed, classification, TeamContext(rules=settings))
+
+
+def findings_of(rule_id: str, text: str, **kwargs: object) -> list[Finding]:
+    return list(RULES_BY_ID[rule_id].run(make_message(text, **kwargs)))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences written for these tests (not taken from the seed articles).
+# ---------------------------------------------------------------------------------------------
+CASES: dict[str, dict[str, list[str]]] = {
+    "non-apology": {
+        "flag": [
+            "I'm sorry if my comments in the review came across as harsh.",
+            "Apologies if the new schedule caught anyone off guard.",
+            "I am sorry you feel the handover was rushed.",
+            "We're sorry that you felt ignored during the call.",
+            "Sorry, but the deadline was never realistic in the first place.",
+            "I apologise for the confusion, however the spec did say Tuesday.",
+            "We regret any inconvenience this might have caused your team.",
+            "Mistakes were made during the migration last weekend.",
+            "I'm sorry the invoice was wrong, though finance had changed the template.",
+            "If anybody was upset by the announcement, I apologize.",
+            "My apologies to whoever was affected by the outage.",
+            "I'm sorry\nbut the vendor shipped late.",
+            "I regret that you were disappointed with the result.",
+            "Sorry    if   that  sounded  rude.",
+            "I'm sorry about the outage; that said, it only lasted ten minutes.",
+            "Errors have been made in how the rota was shared.",
+        ],
+        "pass": [
+            "I'm sorry.",
+            "I'm sorry I missed our one-to-one this morning.",
+            "Sorry for the delay in the report; I've sent it now.",
+            "I'm sorry, and I'll fix the totals before noon.",
+            "I apologise for sending the wrong attachment.",
+            "We are sorry we double-charged your card and have refunded it.",
+            "Sorry to bother you, but could you check the numbers?",
+            "I am sorry that you had to stay late to fix my mistake.",
+            "I made a mistake in the forecast and I'm sorry.",
+            "I regret not checking the figures before sending them.",
+            "Let me know if anyone was missed from the invite.",
+            "I'm sorry I wasn't clear, and I'll send a corrected version, but it may take an hour.",
+        ],
+    },
+    "excuse": {
+        "flag": [
+            "Sorry I missed the call; my laptop crashed halfway through an update.",
+            "I'm sorry the slides were late, I was swamped with the audit all week.",
+            "Apologies for the delay, the bus was forty minutes late this morning.",
+            "I'm sorry I didn't reply, I've been feeling under the weather.",
+            "Because of the storm I couldn't get the parcel out on time.",
+            "I would have finished the draft, but the data came in late.",
+            "Sorry for the mix-up. It's not like I had any say in the rota.",
+            "The delay was due to circumstances beyond our control.",
+            "I'm sorry I was late to the demo, traffic was a nightmare.",
+            "Sorry about the missing figures, nobody told me the deadline moved.",
+            "I'm sorry I forgot, it's been a crazy week.",
+            "I'm sorry I didn't call back because my phone battery died.",
+        ],
+        "pass": [
+            "I'm sorry I missed the deadline.",
+            "I'm sorry the report was late; you had to rework your evening because of it.",
+            "The invoice you received had the wrong total.",
+            "I'll resend the corrected file by 3pm today.",
+            "From now on I'll double-check the totals before sending.",
+            "I know this meant you had to explain the error to your client.",
+            "I'm sorry I was late, and I'll make up the time this afternoon.",
+            "My mistake cost you a morning of work.",
+            "I feel well prepared for tomorrow's session.",
+            "The train tickets you asked for are attached.",
+        ],
+    },
+    "self-focus": {
+        "flag": [
+            "I have so much going on at home right now.",
+            "Honestly I'm doing the best I can with the time I've got.",
+            "I was only trying to help when I changed your settings.",
+            "No one on this team ever helps me with the releases.",
+            "If I lose this contract I don't know how I'll pay rent.",
+            "I feel absolutely awful about all of this.",
+            "This whole thing has been so stressful for me.",
+            "You have no idea how hard this month has been.",
+            "I've been losing sleep over it.",
+            "Please don't be angry with me.",
+            "I'm under so much pressure from my manager.",
+        ],
+        "pass": [
+            "I know this left you short-staffed on Friday.",
+            "I'm doing my best to fix the export tonight.",
+            "I'll take the next two support shifts to make up for it.",
+            "I'm sorry I overlooked your request.",
+            "You had to cancel your plans because of me.",
+            "I feel confident the new checklist will catch this.",
+            "This has been hard for you, and I'm sorry.",
+            "Nobody should have to chase me for a reply.",
+            "I have a lot of respect for how you handled it.",
+        ],
+    },
+    "gratitude-swap": {
+        "flag": [
+            "Thank you for your patience while we fixed the billing error.",
+            "Thanks for waiting, the order has now shipped.",
+            "We appreciate your understanding as we resolve this.",
+            "Many thanks for bearing with me this week.",
+            "Thank you so much for being patient with the delays.",
+            "Thanks again for your continued patience.",
+            "I really appreciate your patience on this one.",
+            "Thank you for your patience. We apologize for any inconvenience.",
+            "Thanks for hanging in there while the site was down.",
+        ],
+        "pass": [
+            "I'm sorry I'm late, and thank you for waiting.",
+            "I apologise for the slow refund; thank you for your patience.",
+            "Thank you for the quick reply.",
+            "Thanks for sending the contract over.",
+            "Sorry we kept you waiting so long, and thanks for sticking with us.",
+            "I appreciate your help with the migration.",
+            "Thank you for your patience, and I'm sorry I let the ticket sit for a week.",
+            "My apologies for the wait. Thanks for understanding.",
+            "Thanks for your feedback on the draft.",
+        ],
+    },
+    "incomplete-apology": {
+        "flag": [
+            "I'm sorry I missed the deadline.",
+            "I apologise for the error in the invoice. I'll send a corrected one today.",
+            "Sorry about yesterday. It won't happen again.",
+            "I'm so sorry. I know this cost you a whole afternoon.",
+            "My apologies for the delay.",
+            "I'm sorry I sent the wrong file. Going forward I'll check attachments twice.",
+            "We apologize for the outage and the trouble it caused you.",
+            "Sorry, I messed up the booking. Let me rebook it for you tonight.",
+        ],
+        "pass": [
+            "I'm sorry I sent the report late. I know you had to stay late to review it. Let me take two of your "
+            "reports this week, and from now on I'll send drafts a day early.",
+            "I apologise for double-booking the room; that's on me. It meant you had to run the workshop in the "
+            "corridor. I've refunded the catering, and I'll make sure bookings are confirmed in writing next time.",
+            "Sorry, I forgot to forward the contract. This left you waiting on legal for two days. I'll cover the "
+            "late fee, and I've set up a reminder so it won't happen again.",
+            "I'm sorry I got the figures wrong. I realise this put you in an awkward spot with the board. Let me "
+            "redo the slides tonight. Going forward I will have a second person review the numbers.",
+            "My apologies: I overlooked your ticket. You had to chase us three times. I've credited your account, "
+            "and in future I'll check the queue every morning.",
+            "I'm sorry I snapped at you in the meeting. That was my fault, and I know it embarrassed you in front "
+            "of the team. I'd like to make it right by saying so to the team, and I'll keep those conversations "
+            "private from now on.",
+            "We're sorry we shipped the wrong size. Our mistake meant you missed the event. We will refund the "
+            "order in full and we've added a size check to packing so this does not happen again.",
+            "I apologize for missing the handover. It left you covering the night shift alone. I can take your "
+            "next two shifts, and next time I'll ask for cover early.",
+        ],
+    },
+    "deflection": {
+        "flag": [
+            "Unfortunately that's company policy and I can't change it.",
+            "There's really nothing more we can do at this stage.",
+            "I've never seen this happen with any other account.",
+            "You're the first person to complain about the app.",
+            "The previous agent should not have promised you a discount.",
+            "That's not my department.",
+            "It's out of my hands now.",
+            "I understand your frustration.",
+            "Per our policy, refunds are only issued within 14 days.",
+            "We are unable to help with that request.",
+            "No other customers have reported this.",
+            "It works fine on our end.",
+        ],
+        "pass": [
+            "I've issued a refund and it should reach your card by Friday.",
+            "I understand how frustrating this is, so I've escalated it to our billing lead and will call you "
+            "tomorrow.",
+            "Here's what I'll do: rebook you on the 9am flight at no cost.",
+            "I'm sorry we lost your parcel; a replacement ships today.",
+            "Thanks for reporting this; I'm looking into it now.",
+            "I'll check with the warehouse and get back to you by 5pm.",
+            "Our returns window is 30 days, and I've extended yours to 60.",
+            "I can see your order was charged twice, so I've reversed the second charge.",
+            "I know how to fix this and will do it now.",
+        ],
+    },
+}
+
+FLAG_CASES = [(rule_id, text) for rule_id, cases in CASES.items() for text in cases["flag"]]
+PASS_CASES = [(rule_id, text) for rule_id, cases in CASES.items() for text in cases["pass"]]
+
+
+def test_every_rule_has_enough_cases() -> None:
+    assert set(CASES) == set(RULES_BY_ID)
+    for cases in CASES.values():
+        assert len(cases["flag"]) >= 8 and len(cases["pass"]) >= 8
+
+
+@pytest.mark.parametrize(("rule_id", "text"), FLAG_CASES)
+def test_flags(rule_id: str, text: str) -> None:
+    found = findings_of(rule_id, text)
+    assert found, f"{rule_id} should flag: {text!r}"
+    for finding in found:
+        assert finding.rule == rule_id
+        assert finding.severity is RULES_BY_ID[rule_id].severity
+        # The excerpt is the text at the span, whitespace collapsed.
+        assert finding.excerpt == " ".join(text[finding.span.start : finding.span.end].split())[: len(finding.excerpt)]
+        assert finding.message.strip() and finding.suggestion.strip()
+        assert finding.suggestion != finding.message
+
+
+@pytest.mark.parametrize(("rule_id", "text"), PASS_CASES)
+def test_passes(rule_id: str, text: str) -> None:
+    assert findings_of(rule_id, text) == [], f"{rule_id} should not flag: {text!r}"
+
+
+def test_rules_are_frozen_checks_with_spec_defaults() -> None:
+    expected = {
+        "non-apology": (Severity.BLOCK, AppliesTo.ALL),
+        "excuse": (Severity.WARN, AppliesTo.INDIVIDUAL),
+        "self-focus": (Severity.WARN, AppliesTo.INDIVIDUAL),
+        "gratitude-swap": (Severity.WARN, AppliesTo.INDIVIDUAL),
+        "incomplete-apology": (Severity.WARN, AppliesTo.INDIVIDUAL_REAL_APOLOGY),
+        "deflection": (Severity.BLOCK, AppliesTo.INDIVIDUAL),
+    }
+    assert {rule.id: (rule.severity, rule.applies_to) for rule in RULES_BY_ID.values()} == expected
+    for rule in RULES_BY_ID.values():
+        assert isinstance(rule, Check)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            rule.id = "changed"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# Positions and excerpts
+# ---------------------------------------------------------------------------------------------
+def test_position_on_a_later_line() -> None:
+    text = "Hi Sam,\n\nThe numbers are fixed.\nI'm sorry if the first version confused you."
+    (finding,) = findings_of("non-apology", text)
+    assert (finding.span.line, finding.span.column) == (4, 1)
+    assert finding.excerpt == "I'm sorry if the first version confused you"
+
+
+def test_position_mid_line_for_contrast() -> None:
+    text = "We shipped it Monday. Sorry, but the courier lost it."
+    (finding,) = findings_of("non-apology", text)
+    assert (finding.span.line, finding.span.column) == (1, 23)
+    assert finding.excerpt.startswith("Sorry, but the courier lost it")
+
+
+def test_position_across_a_line_break() -> None:
+    text = "Update on the export.\nWe apologise\nif the file\nwas late."
+    (finding,) = findings_of("non-apology", text)
+    assert (finding.span.line, finding.span.column) == (2, 1)
+    assert finding.excerpt == "We apologise if the file was late"
+    assert '"We apologise."' in finding.suggestion
+
+
+def test_position_of_excuse_and_deflection() -> None:
+    (excuse,) = findings_of("excuse", "Sorry for the wait.\n  My laptop died at noon.")
+    assert (excuse.span.line, excuse.span.column) == (2, 3)
+    assert excuse.excerpt == "My laptop died at noon"
+    (deflection,) = findings_of("deflection", "Thanks for writing in.\nSadly, that is our policy.")
+    assert (deflection.span.line, deflection.span.column) == (2, 8)
+    assert deflection.excerpt == "that is our policy"
+
+
+# ---------------------------------------------------------------------------------------------
+# Suggestions are concrete rewrites of the excerpt
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "rewrite"),
+    [
+        ("I'm sorry if you were upset.", '"I\'m sorry."'),
+        ("Sorry, but the server was down.", '"I\'m sorry."'),
+        ("I'm so sorry about the mix-up, however the data was late.", '"I\'m so sorry about the mix-up."'),
+        ("We apologize for any inconvenience this may have caused.", '"the trouble this caused you"'),
+        ("Any confusion this may have caused is regrettable.", '"the confusion this caused you"'),
+        ("Mistakes were made in the forecast.", '"I made a mistake"'),
+        ("Our team met on Monday and we reviewed it; mistakes were made by our group.", '"We made a mistake"'),
+        ("The ball was dropped on your ticket.", '"I dropped the ball"'),
+    ],
+)
+def test_non_apology_rewrites(text: str, rewrite: str) -> None:
+    (finding,) = findings_of("non-apology", text)
+    assert rewrite in finding.suggestion
+
+
+def test_excuse_rewrite_keeps_the_apology_and_drops_the_reason() -> None:
+    (finding,) = findings_of("excuse", "I'm sorry I missed the call because my laptop died.")
+    assert finding.excerpt == "because my laptop died"
+    assert '"I\'m sorry I missed the call."' in finding.suggestion
+
+
+def test_gratitude_rewrite_is_an_apology() -> None:
+    (finding,) = findings_of("gratitude-swap", "Thanks for waiting, it's fixed.")
+    assert "I'm sorry I kept you waiting." in finding.suggestion
+
+
+def test_deflection_sympathy_rewrite_adds_an_action() -> None:
+    (finding,) = findings_of("deflection", "I understand how this is difficult for you.")
+    assert finding.excerpt == "I understand how this is difficult for you"
+    assert "I understand how this is difficult for you, so I will" in finding.suggestion
+
+
+# ---------------------------------------------------------------------------------------------
+# incomplete-apology names exactly what is missing
+# ---------------------------------------------------------------------------------------------
+LABELS = {
+    "ownership": "ownership of the mistake",
+    "impact": "what it cost the reader",
+    "amends": "an offer to make amends",
+    "commitment": "a commitment for next time",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("I'm sorry I missed the deadline.", {"impact", "amends", "commitment"}),
+        ("I apologise for the delay. I'll send the file today.", {"ownership", "impact", "commitment"}),
+        ("Sorry about yesterday. It won't happen again.", {"ownership", "impact", "amends"}),
+        ("I'm sorry I forgot. I know you had to wait. Let me buy lunch.", {"commitment"}),
+        ("Sorry. Next time I will check, and I know it cost you an hour.", {"ownership", "amends"}),
+    ],
+)
+def test_incomplete_apology_names_what_is_missing(text: str, missing: set[str]) -> None:
+    (finding,) = findings_of("incomplete-apology", text)
+    missing_sentence = finding.message.split(". ")[0]
+    for part, label in LABELS.items():
+        assert (label in missing_sentence) == (part in missing), (part, finding.message)
+    # One template sentence per missing piece.
+    assert finding.suggestion.count('"') == 2 * len(missing)
+
+
+def test_incomplete_apology_is_one_finding_anchored_on_the_apology_sentence() -> None:
+    text = "Hi Ana,\nThe export ran twice.\nI'm sorry I didn't check it. Sorry again."
+    (finding,) = findings_of("incomplete-apology", text)
+    assert (finding.span.line, finding.span.column) == (3, 1)
+    assert finding.excerpt == "I'm sorry I didn't check it."
+
+
+def test_incomplete_apology_without_any_apology_is_silent() -> None:
+    assert findings_of("incomplete-apology", "The export ran twice; the duplicate is deleted.") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Team extra phrases
+# ---------------------------------------------------------------------------------------------
+EXTRA_CASES = [
+    ("non-apology", ("regrettably",), "Regrettably the numbers were off."),
+    ("excuse", ("the dog ate",), "Sorry, the dog ate my notes."),
+    ("self-focus", ("woe is me",), "Woe is me, the release slipped."),
+    ("gratitude-swap", ("cheers for sitting tight",), "Cheers for sitting tight, all sorted now."),
+    ("incomplete-apology", ("please excuse the slip",), "Please excuse the slip with the dates."),
+    ("deflection", ("computer says no",), "I checked and the computer\n   says no."),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "phrases", "text"), EXTRA_CASES)
+def test_extra_phrases_are_triggers(rule_id: str, phrases: tuple[str, ...], text: str) -> None:
+    assert findings_of(rule_id, text) == []
+    found = findings_of(rule_id, text, extra={rule_id: phrases})
+    assert len(found) == 1
+    assert found[0].rule == rule_id and found[0].suggestion and found[0].suggestion != found[0].message
+
+
+def test_extra_phrase_across_line_break_has_exact_span() -> None:
+    text = "I checked twice and the Computer\n   says   NO."
+    (finding,) = findings_of("deflection", text, extra={"deflection": ("computer says no",)})
+    assert text[finding.span.start : finding.span.end] == "Computer\n   says   NO"
+    assert finding.excerpt == "Computer says NO"
+    assert (finding.span.line, finding.span.column) == (1, 25)
+
+
+def test_builtin_policy_wording_covers_company_guidelines() -> None:
+    (finding,) = findings_of("deflection", "Refunds take 30 days per company\n   guidelines.")
+    assert finding.excerpt == "per company guidelines"
+
+
+def test_extra_phrases_of_other_rules_do_not_leak() -> None:
+    text = "Refunds take 30 days per company guidelines."
+    assert findings_of("excuse", text, extra={"deflection": ("per company guidelines",)}) == []
+
+
+def test_gratitude_extra_phrase_still_passes_next_to_an_apology() -> None:
+    text = "I'm sorry I lost your form. Cheers for sitting tight."
+    assert findings_of("gratitude-swap", text, extra={"gratitude-swap": ("cheers for sitting tight",)}) == []
+
+
+def test_greeting_lines_are_skipped() -> None:
+    text = "Thank you for your patience, Dana,\nthe order shipped today."
+    assert findings_of("gratitude-swap", text)
+    assert findings_of("gratitude-swap", text, greeting_lines=frozenset({0})) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine integration: audiences and severities
+# ---------------------------------------------------------------------------------------------
+def test_engine_applies_audiences() -> None:
+    text = "I'm sorry if you were upset, I was swamped. That's our policy."
+    rules = list(RULES_BY_ID.values())
+    individual = {f.rule for f in run_checks(make_message(text), rules)}
+    broadcast = {f.rule for f in run_checks(make_message(text, audience=Audience.BROADCAST), rules)}
+    assert {"non-apology", "excuse", "deflection", "incomplete-apology"} <= individual
+    assert broadcast == {"non-apology"}
+    no_real = {f.rule for f in run_checks(make_message(text, real_apology=False), rules)}
+    assert "incomplete-apology" not in no_real
+
+
+# ---------------------------------------------------------------------------------------------
+# Adversarial input: every rule completes quickly on 1 MB and never raises
+# ---------------------------------------------------------------------------------------------
+MB = 1_000_000
+
+
+def _fill(unit: str) -> str:
+    return (unit * (MB // len(unit) + 1))[:MB]
+
+
+ADVERSARIAL = {
+    "sorry-repeated": _fill("sorry "),
+    "no-spaces": "a" * MB,
+    "many-buts": _fill("but "),
+    "sorry-comma-but": _fill("sorry, but "),
+    "conditional": _fill("I'm sorry if "),
+    "newlines": _fill("sorry\n"),
+    "because": _fill("sorry because of "),
+    "would-have": _fill("I would have "),
+    "thanks": _fill("thank you for your patience "),
+    "understand": _fill("I understand how "),
+    "mixed": _fill("I'm so sorry, however I wasn't feeling well but that's our policy and nobody helps me. "),
+    "apostrophes": _fill("I'"),
+    "whitespace": " " * MB,
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES_BY_ID))
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_adversarial_megabyte_completes(rule_id: str, name: str) -> None:
+    extra = {rule_id: ("per company guidelines", "sorry but")}
+    message = make_message(ADVERSARIAL[name], extra=extra)
+    started = time.perf_counter()
+    found = list(RULES_BY_ID[rule_id].run(message))
+    elapsed = time.perf_counter() - started
+    assert len(found) <= apology.MAX_FINDINGS
+    # The scan is capped (MAX_SCAN_CHARS, RULE_BUDGET): generous bound for slow CI machines.
+    assert elapsed < 1.0, f"{rule_id} took {elapsed:.3f}s on {name}"
+
+
+def test_timeout_ends_the_rule_scan_without_raising(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A spent budget makes the first regex call raise TimeoutError inside the rule: the rule must stop quietly.
+    monkeypatch.setattr(apology, "RULE_BUDGET", -1.0)
+    for rule in RULES_BY_ID.values():
+        assert list(rule.run(make_message("I'm sorry if you were upset; that's our policy."))) == []
+
+
+def test_guarded_keeps_findings_before_a_timeout() -> None:
+    (finding,) = findings_of("self-focus", "I feel terrible.")
+
+    def produce() -> object:
+        yield finding
+        raise TimeoutError
+
+    assert list(apology.guarded(produce())) == [finding]  # type: ignore[arg-type]
+
+
+def test_findings_are_capped_per_rule() -> None:
+    text = " ".join(f"Mistakes were made in step {n}." for n in range(60))
+    assert len(findings_of("non-apology", text)) == apology.MAX_FINDINGS
+
+
+def test_text_beyond_the_scan_limit_is_not_read() -> None:
+    sentence = "The export finished and every row was checked. "
+    filler = sentence * (apology.MAX_SCAN_CHARS // len(sentence) + 10)
+    assert findings_of("non-apology", "Mistakes were made. " + filler)
+    assert findings_of("non-apology", filler + " Mistakes were made.") == []
