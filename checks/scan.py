@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 import regex
 
-from checks.text import MATCH_TIMEOUT, phrase_pattern
+from checks.text import MATCH_TIMEOUT, TextIndex, phrase_pattern
 
 # How many hits of one needle a rule looks at; repeated hostile text cannot make a rule slower than this.
 HITS_PER_NEEDLE = 64
@@ -125,9 +125,10 @@ def matches_near(
             continue
 
 
-def sentence_around(text: str, start: int, end: int, reach: int = 300) -> tuple[int, int]:
-    """Start and end of the sentence holding text[start:end], looking at most `reach` characters either way."""
-    low = max(0, start - reach)
+def sentence_around(text: str, start: int, end: int, reach: int = 300, floor: int = 0) -> tuple[int, int]:
+    """Start and end of the sentence holding text[start:end], looking at most `reach` characters either way
+    and never before `floor` (the end of a greeting line, say)."""
+    low = max(0, floor, start - reach)
     sentence_start = low
     try:
         for match in _BOUNDARY.finditer(text, low, start, timeout=MATCH_TIMEOUT):
@@ -151,17 +152,24 @@ def first_sentence(text: str, skip_lines: frozenset[int] = frozenset(), reach: i
         line_end = len(text) if line_end == -1 else line_end
         if line_number not in skip_lines and text[position:line_end].strip():
             start = position + (len(text[position:line_end]) - len(text[position:line_end].lstrip()))
-            return sentence_around(text, start, start, reach)
+            return sentence_around(text, start, start, reach, floor=position)
         position, line_number = line_end + 1, line_number + 1
         if line_number > 200:  # a text whose first 200 lines are all greetings or blank has no opening sentence
             return None
     return None
 
 
-def words_between(text: str, start: int, end: int) -> str:
-    """The text between two offsets, in either order, whitespace collapsed and lower-cased."""
-    low, high = (start, end) if start <= end else (end, start)
-    return " ".join(text[low:high].lower().split())
+def greeting_floor(index: TextIndex, greeting_lines: frozenset[int], offset: int) -> int:
+    """Where the text after the last greeting line above `offset` starts (0 when there is none), so that a
+    sentence quoted in a suggestion does not begin with "Hi all,"."""
+    if not greeting_lines:
+        return 0
+    line = index.line_of(offset)
+    earlier = [greeting for greeting in greeting_lines if greeting < line]
+    if not earlier:
+        return 0
+    following = max(earlier) + 1
+    return index.line_starts[following] if following < len(index.line_starts) else len(index.text)
 
 
 def vocabulary_words(phrase: str) -> list[str]:

@@ -600,12 +600,13 @@ async def _serve(config: Config, grace: float) -> int:
         print(f"oopsguard: cannot start: {error}", file=sys.stderr)  # port in use, maildir not writable, ...
         await server.stop(0)
         return 2
-    log.info("listening on %s:%d (upstream %s)", f"[{host}]" if ":" in host else host, port, server.relay.address)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     loop.add_signal_handler(signal.SIGHUP, _reload, server)
+    # Only now say so: whoever waits for this line may signal at once (SIGHUP's default action is to exit).
+    log.info("listening on %s:%d (upstream %s)", f"[{host}]" if ":" in host else host, port, server.relay.address)
     await stopping.wait()
     await server.stop(grace)
     log.info("stopped")
@@ -614,9 +615,15 @@ async def _serve(config: Config, grace: float) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     """`oopsguard serve`: run until SIGTERM/SIGINT, then drain and exit 0."""
-    from proxy.cli import load_or_exit
+    from proxy.cli import EXIT_USAGE, load_or_exit
+    from proxy.rulecheck import unknown_rule_problems
 
     config = load_or_exit(args.config)
+    problems = unknown_rule_problems(config)
+    for problem in problems:  # same verdict as `oopsguard config check`: a typo in a rule id is not ignored
+        print(f"oopsguard: config error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
     _configure_logging()
     try:
         import uvloop  # the faster event loop: about 1.3x the relay throughput of asyncio's own loop here

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
@@ -78,7 +79,12 @@ def load_generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("make_ordinary", GENERATOR)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # dataclasses look their module up in sys.modules while the class is being built.
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
     return module
 
 

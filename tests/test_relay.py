@@ -10,7 +10,6 @@ import smtplib
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 

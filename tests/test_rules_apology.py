@@ -85,6 +85,9 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry    if   that  sounded  rude.",
             "I'm sorry about the outage; that said, it only lasted ten minutes.",
             "Errors have been made in how the rota was shared.",
+            "If anyone was offended by my joke, that was never my intention.",
+            "I'm sorry about the outage. However, it only affected a few users.",
+            "Sorry if the numbers caused any confusion, but to be fair the template was out of date.",
         ],
         "pass": [
             "I'm sorry.",
@@ -99,6 +102,9 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I regret not checking the figures before sending them.",
             "Let me know if anyone was missed from the invite.",
             "I'm sorry I wasn't clear, and I'll send a corrected version, but it may take an hour.",
+            "Let me know if anyone was upset by the change.",
+            "I'll send a note to whoever was affected.",
+            "Sorry if this has been asked before; where do I find the export?",
         ],
     },
     "excuse": {
@@ -115,6 +121,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry about the missing figures, nobody told me the deadline moved.",
             "I'm sorry I forgot, it's been a crazy week.",
             "I'm sorry I didn't call back because my phone battery died.",
+            "Apologies, I was travelling and had no signal.",
+            "Sorry I missed it, my calendar didn't sync.",
         ],
         "pass": [
             "I'm sorry I missed the deadline.",
@@ -142,6 +150,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I've been losing sleep over it.",
             "Please don't be angry with me.",
             "I'm under so much pressure from my manager.",
+            "I'm doing everything I can, what more do you want?",
+            "Honestly no one appreciates how much I do here.",
         ],
         "pass": [
             "I know this left you short-staffed on Friday.",
@@ -224,6 +234,9 @@ CASES: dict[str, dict[str, list[str]]] = {
             "We are unable to help with that request.",
             "No other customers have reported this.",
             "It works fine on our end.",
+            "We haven't had any other complaints about this.",
+            "That isn't something my team handles.",
+            "Our policy does not cover lost parcels.",
         ],
         "pass": [
             "I've issued a refund and it should reach your card by Friday.",
@@ -236,6 +249,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Our returns window is 30 days, and I've extended yours to 60.",
             "I can see your order was charged twice, so I've reversed the second charge.",
             "I know how to fix this and will do it now.",
+            "Our policy is to refund within 14 days, and I've already started yours.",
+            "Unfortunately we cannot issue a refund yet, so I've asked the courier to trace it today.",
         ],
     },
 }
@@ -326,6 +341,8 @@ def test_position_of_excuse_and_deflection() -> None:
     [
         ("I'm sorry if you were upset.", '"I\'m sorry."'),
         ("Sorry, but the server was down.", '"I\'m sorry."'),
+        ("Sorry if the numbers were off, but the template was old.", '"I\'m sorry."'),
+        ("I'm sorry about the outage. However, it was short.", 'Keep "I\'m sorry about the outage."'),
         ("I'm so sorry about the mix-up, however the data was late.", '"I\'m so sorry about the mix-up."'),
         ("We apologize for any inconvenience this may have caused.", '"the trouble this caused you"'),
         ("Any confusion this may have caused is regrettable.", '"the confusion this caused you"'),

@@ -119,6 +119,8 @@ BLAME_FLAGGED = [
     case("Please don't blame Nadia for any of this."),
     case("The certificate expired since Whitfield never renewed it."),
     case("Bubbles missed the alert again.", extra={"blame-names": ("Bubbles",)}),
+    case("It was Lucas who deleted the folder."),
+    case("Yesterday Zoë overwrote the shared price sheet."),
 ]
 
 
@@ -144,6 +146,9 @@ BLAME_PASSES = [
     case("Thanks to everyone for the quick rollback."),
     case("Thanks to Ana for the quick rollback and the clear status page.", roster=()),
     case("Reports are sent to the All Staff list every Monday.", to=(Address("All Staff", "all@example.com"),)),
+    case("Google Calendar deleted the recurring event."),
+    case("Checkout failed to load for 20 minutes."),
+    case("Due to Thanksgiving, support hours are reduced."),
 ]
 
 
@@ -365,6 +370,15 @@ def test_no_update_time_anchors_at_the_first_sentence_after_the_greeting() -> No
     assert finding.excerpt == "The invoice run used last month's prices."
 
 
+def test_greeting_without_a_blank_line_stays_out_of_excerpts_and_rewrites() -> None:
+    text = "Hi all,\nPriya forgot to disable the cron job, so 300 invoices went out twice."
+    [anchor] = findings("no-update-time", text, greeting_lines=(0,))
+    assert (anchor.span.line, anchor.span.column) == (2, 1)
+    assert not anchor.excerpt.startswith("Hi")
+    [blamed] = findings("blame-names", text, greeting_lines=(0,))
+    assert '"The cron job was not disabled, so 300 invoices went out twice."' in blamed.suggestion
+
+
 def test_no_update_time_names_a_vague_promise() -> None:
     [finding] = findings("no-update-time", "We will keep you posted.")
     assert "keep you posted" in finding.message
@@ -440,6 +454,8 @@ SPECULATION_FLAGGED = [
     case("This is the worst outage ever."),
     case("It is likely that invoices were duplicated."),
     case("Rumour has it the vendor was hacked.", extra={"speculation": ("rumour has it",)}),
+    case("I AM SO SORRY about the mix-up."),
+    case("We suspect a faulty network switch."),
 ]
 
 
@@ -460,6 +476,8 @@ SPECULATION_PASSES = [
     case("We have confirmed the root cause: an expired certificate."),
     case("The messaging service is running normally again."),
     case("We are checking every possible impact on billing."),
+    case("NOTE: the AWS SES quota was hit at 09:00."),
+    case("Customers may see a duplicate charge, which we will refund by Friday."),
 ]
 
 
@@ -497,6 +515,8 @@ SINGLE_OPTION_FLAGGED = [
     case("We would like an additional €40,000 for monitoring."),
     case("Can we get another sprint to clean this up?"),
     case("We need your sign-off on the new vendor."),
+    case("Please sign off on the extra spend of $12,000."),
+    case("We need an extra 20k to replace the storage."),
     case(THREE_OPTIONS.replace("We recommend option B.", "")),  # no recommendation
     case(THREE_OPTIONS.replace("risk: ", "")),  # no risks
     case("We are requesting approval for extra capacity. Option A: a second cluster. We recommend it; the risk is low."),
@@ -525,6 +545,8 @@ SINGLE_OPTION_PASSES = [
     ),
     case("I would like to thank everyone who helped."),
     case("We have enough people on call this week."),
+    case("Please approve the meeting invite for the review."),
+    case("We need more information from the vendor."),
 ]
 
 

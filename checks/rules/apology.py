@@ -1,10 +1,9 @@
 """Apology-language rules: non-apologies, excuses, self-focus, thanks in place of an apology, incomplete apologies."""
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Iterator
 
 import regex
@@ -71,17 +70,18 @@ def branch(kind: str, gate: str, source: str) -> Branch:
     """A branch from a gate written as "word|word & word|word" and a `rule_pattern` source."""
     groups = tuple(tuple(word.strip() for word in group.split("|")) for group in gate.split("&"))
     # Gate words are single words: the text may wrap a phrase across lines, a substring test would miss it.
-    assert all(word and not any(ch.isspace() for ch in word) for group in groups for word in group), gate
+    if not all(word and not any(ch.isspace() for ch in word) for group in groups for word in group):
+        raise ValueError(f"gate words must be single words: {gate!r}")
     return Branch(kind, groups, rule_pattern(source))
 
 
-@functools.lru_cache(maxsize=256)
+@lru_cache(maxsize=256)
 def extra_pattern(phrases: tuple[str, ...]) -> regex.Pattern[str] | None:
     """The team's extra phrases as one whitespace-tolerant pattern (cached: teams rarely change them)."""
     return phrase_pattern(phrases)
 
 
-@functools.lru_cache(maxsize=8)
+@lru_cache(maxsize=8)
 def lowered_text(text: str) -> str:
     """The text in lower case with offsets unchanged, for keyword gates (shared by all rules of one message)."""
     lowered = text.lower()
@@ -93,7 +93,8 @@ def scan_limit(text: str) -> int:
     """How much of `text` rules read: all of it, or MAX_SCAN_CHARS cut back to the last word break."""
     if len(text) <= MAX_SCAN_CHARS:
         return len(text)
-    cut = max(text.rfind(" ", MAX_SCAN_CHARS - 200, MAX_SCAN_CHARS), text.rfind("\n", MAX_SCAN_CHARS - 200, MAX_SCAN_CHARS))
+    window = (MAX_SCAN_CHARS - 200, MAX_SCAN_CHARS)
+    cut = max(text.rfind(" ", *window), text.rfind("\n", *window))
     return cut if cut > 0 else MAX_SCAN_CHARS
 
 
@@ -196,7 +197,9 @@ class RuleScan:
 
     def any_branch(self, branches: Iterable[Branch]) -> bool:
         """Whether any branch matches anywhere (outside greeting lines)."""
-        return any(next(self.matches(item.pattern, limit=1), None) is not None for item in branches if self.gate_open(item))
+        return any(
+            next(self.matches(item.pattern, limit=1), None) is not None for item in branches if self.gate_open(item)
+        )
 
     def search(self, pattern: regex.Pattern[str], pos: int = 0, endpos: int | None = None) -> regex.Match[str] | None:
         end = self.limit if endpos is None else min(endpos, len(self.text))
@@ -282,7 +285,9 @@ def _joined(alternatives: str) -> str:
 
 
 # Verb groups after "I" used by the excuse and self-focus patterns.
-_I_WAS_OR_AM_NOT = _joined("was|wasn't|was not|'ve been|have been|had been|'m|am|'m not|am not|haven't been|have not been")
+_I_WAS_OR_AM_NOT = _joined(
+    "was|wasn't|was not|'ve been|have been|had been|'m|am|'m not|am not|haven't been|have not been"
+)
 _I_BECAME = _joined("was|'ve been|have been|had been|'m|am|got|felt|fell|'d been")
 _I_WAS_NOT = _joined("wasn't|was not|haven't been|have not been|'m not|am not")
 _I_HAD = _joined("had|have|'ve had|'ve got|got|woke up with|was fighting|'ve been fighting")
@@ -409,7 +414,9 @@ _HARM_NOUN_WORDS = (
 _HARM_NOUN = _alternatives(_HARM_NOUN_WORDS)
 _HARM_GATE = "inconvenience|confusion|trouble|disruption|frustration|hassle|distress|upset|offen|harm|" \
     "misunderstanding|disappointment|issue|problem|difficult|stress|annoyance|concern|delay|discomfort"
-_MAY_HAVE = r"(?:may|might|could) (?:have )?(?:caused|created|resulted in|led to|brought|meant)(?: you| anyone| some of you)?"
+_MAY_HAVE = (
+    r"(?:may|might|could) (?:have )?(?:caused|created|resulted in|led to|brought|meant)(?: you| anyone| some of you)?"
+)
 _REACTION_VERBS = (
     r"(?:feel|felt|feeling|feels|think|thought|see|saw|took|take|taken|find|found|perceived?|interpreted|reacted|"
     r"viewed?)"
@@ -426,19 +433,24 @@ def _apology_branches(kind: str, gate: str, template: str) -> list[Branch]:
 
 
 _NON_APOLOGY: tuple[Branch, ...] = (
-    # sorry if / apologies in case (but not "sorry if this is a silly question")
+    # sorry if / apologies in case -- but not the hedges about the message itself ("sorry if this is a silly
+    # question", "apologies if I missed something", "sorry if you get this twice"), which apologise for nothing
     *_apology_branches(
         "conditional",
         "if|case",
-        r"\b{APOL} (?:if|in case)\b(?! (?:this|it) (?:is|was) (?:a |an )?(?:silly|dumb|stupid|basic|naive|daft|obvious|"
-        r"duplicate|repeat|double|cross-?post|off-topic)\b)",
+        r"\b{APOL} (?:if|in case)\b(?! (?:(?:this|it|that) (?:is|was|has been|'s) (?:(?:a|an|already|been|too|a bit) )?"
+        r"(?:silly|dumb|stupid|basic|naive|daft|obvious|duplicate|repeat|double|cross-?post|off-topic|asked|answered|"
+        r"covered|discussed|long|wrong list|the wrong list)|I(?:'m|'ve| am| have)? (?:missed|missing|misunderstood|"
+        r"overlooked|asking|repeating|being (?:dense|slow|thick))|you (?:get|got|receive|received|see|saw) (?:this|it) "
+        r"(?:twice|more than once|again))\b)",
     ),
     # sorry you feel / that you felt / for how you feel / that you were upset
     *_apology_branches(
         "reaction",
         "you|" + _PEOPLE_GATE,
         rf"\b{{APOL}} (?:that |for how |about how |for the way |about the way )?(?:you|{_PEOPLE}) "
-        rf"(?:(?:may|might|must) (?:have )?)?(?:{_REACTION_VERBS}|{_STATE_VERBS} (?:(?:so|that|a bit|a little|quite|very|"
+        rf"(?:(?:may|might|must) (?:have )?)?(?:{_REACTION_VERBS}|{_STATE_VERBS} (?:(?:so|that|a bit|a little|quite|"
+        r"very|"
         rf"really|at all) )?{_HURT})\b",
     ),
     # sorry it came across as / that my email was taken
@@ -508,7 +520,8 @@ _NON_APOLOGY: tuple[Branch, ...] = (
     branch(
         "vague",
         f"whoever|whomever|anyone|anybody|any|those & {_HURT_GATE}",
-        rf"\b(?:to|towards?) (?:whoever|whomever|anyone|anybody|any of you|those of you) (?:(?:who|that|I|we|this|it) )?"
+        r"\b(?:to|towards?) (?:whoever|whomever|anyone|anybody|any of you|those of you) (?:(?:who|that|I|we|this|"
+        r"it) )?"
         rf"(?:(?:was|were|is|are|felt|feels|got|has been|have been|may have been|might have been|may have|might have|"
         rf"may|might|may feel|might feel|may have felt|might have felt) )?(?:(?:at all|in any way) )?{_HURT}\b",
     ),
@@ -532,6 +545,13 @@ _CONTRAST_UNRELATED = rule_pattern(
     r"\bnot (?:only|just)\b"
 )
 _HARM_NOUN_RE = rule_pattern(_HARM_NOUN)
+_EMOTIONAL_HURT = rule_pattern(
+    r"\b(?:upset|offended|hurt|insulted|slighted|bothered|annoyed|uncomfortable|disappointed|let down|put out)\b"
+)
+_ASKING_BEFORE = rule_pattern(
+    r"\b(?:let (?:me|us) know|tell (?:me|us)|check|ask(?:ing)?|see|find out|wonder(?:ing)?|not sure|unsure|"
+    r"wondered|confirm|whether)\s*$"
+)
 
 # Why each kind of non-apology fails the reader (the finding's message).
 NON_APOLOGY_WHY: dict[str, str] = {
@@ -577,7 +597,7 @@ class NonApologyCheck:
             lambda: self._contrast_findings(scan),
             lambda: scan.extra_findings(
                 NON_APOLOGY_WHY["extra"],
-                lambda words: f'Replace "{words}" with a plain apology for what you did: "I\'m sorry I <what you did>."',
+                lambda words: f'Replace "{words}" with a plain apology for your part: "I\'m sorry I <what you did>."',
             ),
         )
 
@@ -590,10 +610,15 @@ class NonApologyCheck:
     def _phrase_finding(self, scan: RuleScan, match: regex.Match[str], kind: str) -> Finding | None:
         start, end = match.start(), match.end()
         if kind == "vague":
-            # "if anyone was affected" is only a non-apology when it hedges an apology in the same sentence.
-            sentence_start, sentence_end = scan.sentence_bounds(start, end)
-            if first_apology(scan, sentence_start, sentence_end) is None:
+            # A question ("let me know if anyone was affected") hedges nothing.
+            if scan.ends_before(_ASKING_BEFORE, start, reach=40):
                 return None
+            # "if anyone was offended" hedges on its own; "if anyone was affected" / "to whoever was affected"
+            # can also announce an action, so those need an apology in the same sentence to count.
+            if scan.search(_EMOTIONAL_HURT, start, end) is None:
+                sentence_start, sentence_end = scan.sentence_bounds(start, end)
+                if first_apology(scan, sentence_start, sentence_end) is None:
+                    return None
             if scan.text[start:end].lower().startswith("if"):
                 end = max(end, scan.clause_end(end, reach=40))
             suggestion = (
@@ -610,7 +635,9 @@ class NonApologyCheck:
             if kind == "conditional":
                 suggestion = f'Rewrite as: "{head}" Stop there, or name your own part: "{head[:-1]} I <what you did>."'
             else:
-                suggestion = f'Rewrite as: "{head[:-1]} I <what you did>." Apologise for your action, not for their reaction.'
+                suggestion = (
+                    f'Rewrite as: "{head[:-1]} I <what you did>." Apologise for your action, not for their reaction.'
+                )
         elif kind == "harm":
             noun = _HARM_NOUN_RE.search(scan.text, start, end, timeout=scan.timeout())
             noun_word = noun.group(0).lower() if noun else "trouble"
@@ -654,7 +681,8 @@ class NonApologyCheck:
                 in_sentence = False
             start = apology_head_start(scan, apology)
             before = scan.text[start:c_start].rstrip(" \t\r\n,;:—–-.!")
-            if before == scan.text[start : apology.end()].rstrip():
+            # A bare "Sorry, but" or a hedged "Sorry if ..., but" both become the plain apology.
+            if before == scan.text[start : apology.end()].rstrip() or scan.match_at(_HEDGED_AFTER, apology.end()):
                 rewrite = apology_rewrite(scan, start, apology)  # bare "Sorry, but ..." -> "I'm sorry."
             else:
                 prefix = " ".join(before.split())
@@ -667,7 +695,9 @@ class NonApologyCheck:
             yield scan.finding(start, scan.clause_end(c_end), NON_APOLOGY_WHY["contrast"], suggestion)
 
     @staticmethod
-    def _contrast_in_sentence(scan: RuleScan, apology: regex.Match[str], sentence_end: int) -> tuple[int, int, str] | None:
+    def _contrast_in_sentence(
+        scan: RuleScan, apology: regex.Match[str], sentence_end: int
+    ) -> tuple[int, int, str] | None:
         """The first real contrast word after the apology in its sentence, unless it qualifies a promise instead."""
         for contrast in _CONTRAST.finditer(scan.text, apology.end(), sentence_end, timeout=scan.timeout()):
             c_start, c_end = contrast.start(), contrast.end()
@@ -783,7 +813,8 @@ _EXCUSE: tuple[Branch, ...] = (
         rf"\bI{_I_HAD_BEEN} {_INTENSIFIER}{{0,2}}(?:swamped|slammed|buried|"
         r"snowed under|overloaded|stretched(?: too)? thin|busy|flat out|run off my feet|drowning|tied up|caught up|"
         r"held up|sidetracked|distracted|pulled (?:in|into|away)|stuck in|in back-to-back|double-booked|double booked|"
-        r"out of (?:the )?office|on (?:holiday|vacation|leave)|away|travell?ing|on the road|in transit|off sick|out sick)\b",
+        r"out of (?:the )?office|on (?:holiday|vacation|leave)|away|travell?ing|on the road|in transit|off sick|"
+        r"out sick)\b",
     ),
     branch(
         "workload",
@@ -946,7 +977,9 @@ class ExcuseCheck:
         sentence_start, _ = scan.sentence_bounds(start, end)
         apology = first_apology(scan, sentence_start, start)
         if apology is not None:
-            kept = scan.text[apology_head_start(scan, apology) : start].rstrip(" \t\r\n,;:—–-")
+            contrast = _CONTRAST.search(scan.text, apology.end(), start, timeout=scan.timeout())
+            kept_end = contrast.start() if contrast else start  # "sorry, but to be fair ..." keeps only "sorry"
+            kept = scan.text[apology_head_start(scan, apology) : kept_end].rstrip(" \t\r\n,;:—–-")
             tail = len(kept) - min(len(kept), 40)  # the connective is at the very end; look only there
             kept = kept[:tail] + _TRAILING_CONNECTIVE.sub("", kept[tail:], timeout=scan.timeout())
             if kept.strip():
@@ -975,7 +1008,8 @@ _SELF_FOCUS: tuple[Branch, ...] = (
         "juggling|water|straw|over|edge|tough|hard|rough|awful|terrible|horrible|difficult|bad|brutal",
         r"\b(?:I'm|I am|I've been|I have been|I was) (?:\w+ )?juggling (?:so much|a lot|too much|everything|"
         r"(?:\w+ )?things)\b|"
-        r"\b(?:barely |just )?(?:keeping|keep|kept) my head above water\b|\b(?:the|that was the) (?:final|last) straw\b|"
+        r"\b(?:barely |just )?(?:keeping|keep|kept) my head above water\b|\b(?:the|that was the) (?:final|"
+        r"last) straw\b|"
         r"\b(?:tipped|pushed|sent) me over(?: the edge)?\b|"
         r"\bI(?:'ve had| have had| had|'m having| am having) (?:a|such a|one) (?:(?:really|very|super|truly) )?"
         r"(?:tough|hard|rough|awful|terrible|horrible|difficult|bad|brutal|stressful) (?:week|day|month|year|time|"
@@ -996,7 +1030,8 @@ _SELF_FOCUS: tuple[Branch, ...] = (
         "effort",
         "everything|all",
         r"\bI(?:'m| am|'ve been| have been| was| did)? (?:\w+ )?(?:doing|did|tried|trying) (?:everything|all) I "
-        r"(?:can|could|possibly can)\b(?! to (?:fix|make|sort|resolve|get|put|correct|help you|find|repair|recover|undo)\b)",
+        r"(?:can|could|possibly can)\b(?! to (?:fix|make|sort|resolve|get|put|correct|help you|find|repair|recover|"
+        r"undo)\b)",
     ),
     branch("plea", "more|else", r"\bwhat (?:more|else) do you want(?: from me)?\b|\bwhat (?:more|else) can I do\?"),
     # doing my best
@@ -1017,14 +1052,16 @@ _SELF_FOCUS: tuple[Branch, ...] = (
     branch(
         "intent",
         "help|meant|intentions",
-        r"\bI (?:only |just |simply )?(?:wanted|meant|tried) to help\b|\bI meant well\b|\b(?:my )?intentions were good\b|"
+        r"\bI (?:only |just |simply )?(?:wanted|meant|tried) to help\b|\bI meant well\b|"
+        r"\b(?:my )?intentions were good\b|"
         r"\bwith the best (?:of )?intentions\b",
     ),
     # nobody helps me
     branch(
         "alone",
         "nobody|one & help|support|back|listen|care",
-        r"\b(?:nobody|no one|no-one)(?: \w+){0,4}? (?:helping|helped|helps|supporting|supported|supports|backing|backed|"
+        r"\b(?:nobody|no one|no-one)(?: \w+){0,4}? (?:helping|helped|helps|supporting|supported|supports|backing|"
+        r"backed|"
         r"backs|help|support|listens to|listening to|listened to|cares about|cared about) (?:me|us)\b",
     ),
     branch(
@@ -1084,7 +1121,8 @@ _SELF_FOCUS: tuple[Branch, ...] = (
         "hard-for-me",
         "hard|difficult|tough|stressful|rough|awful|exhausting|upsetting|painful|embarrassing|nightmare|draining|"
         "humiliating",
-        r"\b(?:this|it|that|the whole thing|this whole thing|this week|this situation)(?:'s| is| was| has been|'s been) "
+        r"\b(?:this|it|that|the whole thing|this whole thing|this week|this situation)(?:'s| is| was| has been|"
+        r"'s been) "
         r"(?:(?:so|really|incredibly|very|just|extremely|super|such a|a|an|an absolute|a total|a real|too) ){0,2}"
         r"(?:hard|difficult|tough|stressful|rough|"
         r"awful|exhausting|upsetting|painful|embarrassing|nightmare|draining|humiliating) (?:for|on) me\b",
@@ -1107,7 +1145,8 @@ _SELF_FOCUS: tuple[Branch, ...] = (
         "plea",
         "position|situation|side|perspective",
         r"\b(?:understand|see|appreciate|consider) (?:my|the) (?:position|situation|side|perspective) I(?:'m| am| was) "
-        r"in\b|\b(?:try to |please )(?:understand|see|appreciate|consider) my (?:position|situation|side|perspective)\b",
+        r"in\b|\b(?:try to |please )(?:understand|see|appreciate|consider) my (?:position|situation|side|"
+        r"perspective)\b",
     ),
 )
 
@@ -1220,6 +1259,14 @@ _OWNERSHIP: tuple[Branch, ...] = (
     ),
     branch(
         "ownership",
+        "wrong|mis",
+        r"\b(?:I|we) \w+(?: \w+)? (?:the|a|an|your) wrong\b|\b(?:I|we)(?: \w+ly)? mis(?:read|spelled|spelt|typed|"
+        r"quoted|"
+        r"placed|labell?ed|judged|handled|managed|heard|understood|remembered|calculated|counted|routed|filed|sent|"
+        r"named|dated|priced)\b",
+    ),
+    branch(
+        "ownership",
         "my|our",
         r"\b(?:my|our) (?:own )?(?:mistake|fault|error|bad|responsibility|oversight|mess|blunder|doing|slip|"
         r"screw-?up|failure|mix-?up)\b",
@@ -1273,7 +1320,8 @@ _IMPACT: tuple[Branch, ...] = (
     branch(
         "impact",
         "your|you",
-        r"\bon your (?:end|side|plate)\b|\b(?:extra|more|additional|double) (?:work|hours|effort|time) (?:for|on) you\b|"
+        r"\bon your (?:end|side|plate)\b|\b(?:extra|more|additional|double) (?:work|hours|effort|time) (?:for|"
+        r"on) you\b|"
         r"\b(?:frustrating|disappointing|stressful|inconvenient|annoying|upsetting|embarrassing|difficult|hard|unfair) "
         r"(?:for|on) you\b|\bat your expense\b|\byour (?:evening|weekend|time|plans|schedule|day) (?:was|were|got)\b",
     ),
@@ -1286,6 +1334,17 @@ _AMENDS_VERBS = (
     r"complet(?:e|ed|ing)|stay late|buy you|sen[dt](?:ing)? you|attach(?:ed|ing)?|offer(?:ed|ing)?|owe you|absorb|"
     r"pa(?:y|id) for|expedit(?:e|ed|ing)|upgrad(?:e|ed|ing)|repair(?:ed|ing)?|recover(?:ed|ing)?|"
     r"sort(?:ed|ing)? (?:it|this|that) out)"
+)
+# A remedy that has been or will be given ("a refund has been issued", "I've credited you"), not one refused.
+REMEDY_GIVEN = branch(
+    "remedy",
+    "refund|credit|voucher|discount|replacement|reimbursement|compensation|goodwill",
+    r"\b(?:a|your|the|full|partial|an|this) (?:full |partial |extra |additional )?(?:refund|credit|voucher|discount|"
+    r"replacement|reimbursement|compensation|goodwill (?:payment|gesture|credit)) (?:has been|have been|was|is|will|"
+    r"should|ships|arrives|goes|went|of|for|is on)\b|"
+    r"\b(?:issued|processed|sent|approved|arranged|applied|added|booked|dispatched|shipped|ordered|given|offered|"
+    r"raised|started|initiated) (?:you )?(?:a |the |your |an )?(?:full |partial |extra )?(?:refund|credit|voucher|"
+    r"discount|replacement|reimbursement|compensation)\b",
 )
 _AMENDS: tuple[Branch, ...] = (
     branch("amends", "let", r"\blet me\b(?! know\b)"),
@@ -1311,13 +1370,19 @@ _AMENDS: tuple[Branch, ...] = (
         r"shar(?:e|ing)|post(?:ing)?|bring(?:ing)?|get(?:ting)? (?:it|this|that|the \w+|you)|updat(?:e|ing)|"
         r"rework(?:ing)?|rerun(?:ning)?|re-run(?:ning)?|arrang(?:e|ing)|book(?:ing)?|call(?:ing)? you)\b",
     ),
+    REMEDY_GIVEN,
     branch(
         "amends",
-        "refund|credit|voucher|discount|replacement|reimbursement|compensation|goodwill|corrected|updated|fixed|"
-        "revised|amended",
-        r"\b(?:refund|credit|voucher|discount|replacement|reimbursement|compensation|goodwill)\b|"
+        "corrected|updated|fixed|revised|amended",
         r"\b(?:corrected|updated|fixed|revised|amended) (?:version|copy|file|invoice|report|figures|numbers|document|"
         r"spreadsheet|deck|slides|link|order|booking)\b",
+    ),
+    # "I'll write the summary for you", "I can do the formatting for you"
+    branch(
+        "amends",
+        "for",
+        r"\b(?:I|we)(?:'ll| will| can|'d like to| would like to| am going to|'m going to| are going to|'re going to|"
+        r"'d be happy to| would be happy to) \w+(?: \w+){0,5}? for you\b",
     ),
 )
 _COMMITMENT: tuple[Branch, ...] = (
@@ -1325,12 +1390,14 @@ _COMMITMENT: tuple[Branch, ...] = (
         "commitment",
         "forward|now|here|future|next|today|henceforth|ahead|point",
         r"\b(?:going forward|moving forward|from now on|from here on(?: out)?|in (?:the )?future|next time|from today|"
-        r"henceforth|in the months ahead|from this point)\b",
+        r"henceforth|in the months ahead|from this point)\b|\b(?:for|before|at|on|by) (?:the|your|our|my|every|each) "
+        r"next (?:one|\w+)\b",
     ),
     branch(
         "commitment",
         "again",
-        r"\b(?:won't|will not|will never|shall not|never|not|doesn't|does not|don't|can't|cannot) (?:\w+ ){0,3}?again\b",
+        r"\b(?:won't|will not|will never|shall not|never|not|doesn't|does not|don't|can't|"
+        r"cannot) (?:\w+ ){0,3}?again\b",
     ),
     branch(
         "commitment",
@@ -1343,7 +1410,8 @@ _COMMITMENT: tuple[Branch, ...] = (
         "commitment",
         "set|added|put|created|changed|introduced|started|blocked|learn|automated|prevent|avoid",
         r"\b(?:I|we)(?:'ve| have) (?:now )?(?:set up|added|put in place|created|changed|introduced|started using|"
-        r"blocked out|learned|learnt|fixed the process|automated)\b|\blessons? learned\b|\blearn(?:ed|t) (?:my|a|from)\b|"
+        r"blocked out|learned|learnt|fixed the process|automated)\b|\blessons? learned\b|\blearn(?:ed|t) (?:my|a|"
+        r"from)\b|"
         r"\bto (?:prevent|avoid) (?:this|that|it|a repeat|a repetition|the same)\b",
     ),
 )
@@ -1393,10 +1461,11 @@ class IncompleteApologyCheck:
     def _anchor(scan: RuleScan) -> tuple[int, int] | None:
         """The sentence holding the first real apology (or a team phrase that counts as one)."""
         apology = first_real_apology(scan) or first_apology(scan)
-        from_team = apology is None and scan.extra is not None
-        if from_team and scan.extra is not None:
+        from_team = False
+        if apology is None and scan.extra is not None:
             # Team phrases are extra apology wordings ("our bad", "please excuse") that anchor the check.
             apology = next(scan.matches(scan.extra, limit=1), None)
+            from_team = True
         if apology is None:
             return None
         start, end = scan.sentence_bounds(apology.start(), apology.end())

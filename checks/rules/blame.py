@@ -7,7 +7,16 @@ from typing import Iterable, Iterator
 import regex
 
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.scan import ScanText, anchor_offsets, matches_near, phrase_matches, prepare, sentence_around, vocabulary_words
+from checks.scan import (
+    ScanText,
+    anchor_offsets,
+    greeting_floor,
+    matches_near,
+    phrase_matches,
+    prepare,
+    sentence_around,
+    vocabulary_words,
+)
 from checks.text import MATCH_TIMEOUT, TextIndex, make_finding
 
 # Findings one rule reports for one message: enough to show the pattern, short enough to read.
@@ -94,6 +103,12 @@ GENERIC_DISPLAY_WORDS: frozenset[str] = frozenset(
     notification bot admin admins info sales marketing hr it announcements announce newsletter committee board
     council users members customers office platform engineering security finance legal operations service
     services alerts alert monitoring system systems robot automation mailer daemon postmaster webmaster crew
+    tech technology technologies specialist specialists digital media news magazine digest weekly daily monthly
+    online solutions inc ltd llc gmbh corp corporation company co labs lab software foundation association
+    society institute university college school center centre club community store shop deals offers rewards
+    care studio studios agency consulting partners insurance airlines hotel hotels travel tickets events
+    conference summit project projects org discussion developers mailing reply replies donotreply contact hello
+    billing accounts invoices orders shipping press jobs careers recruiting talent network networks official
     """.split()
 )
 
@@ -120,7 +135,7 @@ _BLAME_VERBS = (
     r"had\s+(?:broken|deleted|forgotten|missed|not)"
 )
 _ADVERBS = r"(?:accidentally|apparently|also|just|then|simply|somehow|mistakenly|unfortunately|again|already|obviously|clearly|probably)"
-_CAP_WORD = r"[A-Z][a-z]{1,20}(?:['’-][A-Za-z][a-z]{1,20})?"
+_CAP_WORD = r"\p{Lu}\p{Ll}{1,20}(?:['’-]\p{L}\p{Ll}{1,20})?"
 
 # "<Name> forgot ...", "<First> <Last> deleted ..."
 _NAME_THEN_VERB = regex.compile(
@@ -186,7 +201,10 @@ class _Person:
 
 
 def _name_words(display: str) -> list[str]:
-    """The words of a display name, with "Last, First" turned round and anything in brackets dropped."""
+    """The words of a display name, with "Last, First" turned round and anything in brackets dropped; none for
+    names that carry an address, a domain or digits ("support@acme", "Amazon.com", "Team 42")."""
+    if regex.search(r"[@\d]|\.[a-z]{2,}\b", display):
+        return []
     cleaned = regex.sub(r"\([^)]{0,80}\)|\[[^\]]{0,80}\]|[\"<>]", " ", display)
     if cleaned.count(",") == 1:
         last, first = cleaned.split(",")
@@ -195,7 +213,9 @@ def _name_words(display: str) -> list[str]:
 
 
 def _is_generic_display(words: list[str]) -> bool:
-    return any(w.lower() in GENERIC_DISPLAY_WORDS for w in words)
+    """A display name of a list, a function or an organisation ("Platform Team", "Acme Digital Media"), not a person:
+    one such word disqualifies the whole name, and people rarely carry more than four names."""
+    return len(words) > 4 or any(w.lower() in GENERIC_DISPLAY_WORDS or w.lower() in THING_WORDS for w in words)
 
 
 def _usable_part(word: str) -> bool:
@@ -232,7 +252,8 @@ def _signature_name(signature: str) -> list[str]:
 
 
 def _people(message: CheckMessage) -> dict[str, _Person]:
-    """Every name the rule watches for: roster, sender and recipients, signature, and the team's extra names."""
+    """Every name the rule watches for: the team roster, the sender (display name, address or signature) and
+    the recipients' display names, each as a full name and as its single words."""
     people: dict[str, _Person] = {}
 
     def add(words: list[str], own: bool, trusted: bool) -> None:
@@ -251,13 +272,11 @@ def _people(message: CheckMessage) -> dict[str, _Person]:
     for member in message.team.roster:
         add(_name_words(member), own=False, trusted=True)
     sender = parsed.sender
-    own_words: list[str] = []
     if sender is not None:
         own_words = _name_words(sender.name) if sender.name else _local_part_name(sender.addr)
-        if _is_generic_display(own_words):
-            own_words = []
-    own_words = own_words or _signature_name(parsed.signature)
-    add([w for w in own_words if _usable_part(w)], own=True, trusted=False)
+        if not _is_generic_display(own_words):
+            add([w for w in own_words if _usable_part(w)], own=True, trusted=False)
+    add([w for w in _signature_name(parsed.signature) if _usable_part(w)], own=True, trusted=False)
     for recipient in parsed.recipients:
         words = _name_words(recipient.name) if recipient.name else _local_part_name(recipient.addr)
         if not _is_generic_display(words):
@@ -409,7 +428,7 @@ def impersonal_rewrite(sentence: str, name_start: int, name_end: int, own: bool 
             if action:
                 lead = regex.sub(r"(?i)\b(?:because\s+of|thanks\s+to|due\s+to)\s*$", "because ", before)
                 clause = _passive_clause(action, negated)
-                return _sentence_case(lead + (clause if lead.strip() else clause))
+                return _sentence_case(lead + clause)
     except TimeoutError:
         pass
     if own:
@@ -436,16 +455,13 @@ class BlameNames:
         people = _people(message)
         found: list[tuple[int, int, int, int, str, bool]] = []  # span, name span, message, own name?
 
-        def keep(start: int, end: int, own: bool, why: str) -> bool:
+        def keep(start: int, end: int, own: bool, why: str) -> None:
             if greetings and index.line_of(start) in greetings:
-                return False
-            if _in_address(text, start, end):
-                return False
-            if any(s <= start < e or start <= s < end for _, _, s, e, _, _ in found):
-                return False
+                return
+            if _in_address(text, start, end) or any(s <= start < e or start <= s < end for _, _, s, e, _, _ in found):
+                return
             low, high = _blame_extent(text, start, end)
             found.append((low, high, start, end, why, own))
-            return True
 
         scan = prepare(text)
         # Only names whose every word occurs in the text are searched for.
@@ -475,7 +491,8 @@ class BlameNames:
                 keep(start, end, False, _CONTEXT_MESSAGE)
 
         for low, high, name_start, name_end, why, own in sorted(found):
-            sentence_start, sentence_end = sentence_around(text, low, high)
+            floor = greeting_floor(index, greetings, low)
+            sentence_start, sentence_end = sentence_around(text, low, high, floor=floor)
             rewrite = impersonal_rewrite(
                 text[sentence_start:sentence_end], name_start - sentence_start, name_end - sentence_start, own
             )

@@ -8,7 +8,7 @@ import regex
 
 from checks.dates import add_working_days, format_day, local_date
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.scan import anchor_offsets, matches_near, phrase_matches, prepare, sentence_around
+from checks.scan import anchor_offsets, greeting_floor, matches_near, phrase_matches, prepare, sentence_around
 from checks.text import MATCH_TIMEOUT, TextIndex, make_finding
 
 MAX_FINDINGS = 20
@@ -64,7 +64,9 @@ _CALMER = (
 _EXCLAIM = regex.compile(r"[!?]*!(?:\s?[!?])+|\?!")
 _CAPS_START = regex.compile(r"[A-Z]{3}")
 _WORD_REST = regex.compile(r"[\w'’]*")
-_CAPS_RUN = regex.compile(r"[A-Z][A-Z'’]{1,30}(?:[ \t]+[A-Z][A-Z'’]{1,30}){0,8}(?![\w:])")
+_CAPS_RUN = regex.compile(r"[A-Z][A-Z'’]{0,30}(?:[ \t]+[A-Z][A-Z'’]{0,30}){0,8}(?![\w:])")
+# Capital words (one-letter ones too, "I AM SO SORRY") that lead up to a candidate.
+_CAPS_BEFORE = regex.compile(r"(?:(?<![\w'’])[A-Z][A-Z'’]{0,30}[ \t]+){1,8}$")
 # Capitals that are emphasis on their own, even as a single word.
 SHOUT_WORDS: frozenset[str] = frozenset(
     """
@@ -141,6 +143,9 @@ def _shouting_runs(text: str) -> Iterator[tuple[int, int]]:
         position = word_end
         if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "'’"):
             continue  # "iPHONE", "McDONALD": capitals inside a word
+        leading = _CAPS_BEFORE.search(text, max(0, start - 80), start, timeout=MATCH_TIMEOUT)
+        if leading is not None:
+            start = leading.start()
         run = _CAPS_RUN.match(text, start, min(len(text), start + 400), timeout=MATCH_TIMEOUT)
         if run is None:
             continue
@@ -194,7 +199,8 @@ class Speculation:
             if start < last_end:
                 continue
             last_end = end
-            sentence_start, sentence_end = sentence_around(text, start, end)
+            floor = greeting_floor(index, message.parsed.greeting_lines, start)
+            sentence_start, sentence_end = sentence_around(text, start, end, floor=floor)
             sentence = text[sentence_start:sentence_end]
             if kind == "hedge":
                 why = _HEDGE_MESSAGE

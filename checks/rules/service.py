@@ -1,11 +1,11 @@
-"""Service-desk rules: deflection (policy, "nothing we can do", doubting the report, blaming colleagues, empty sympathy)."""
+"""Service-desk rule: deflection (policy, "nothing we can do", doubting the report, blaming others, empty sympathy)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterator
 
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.rules.apology import Branch, RuleScan, branch, collect, guarded, rule_pattern
+from checks.rules.apology import REMEDY_GIVEN, Branch, RuleScan, branch, collect, guarded, rule_pattern
 
 _DEFLECTION: tuple[Branch, ...] = (
     # that's our policy / company policy / per our policy / the system won't let me
@@ -131,7 +131,8 @@ _DEFLECTION: tuple[Branch, ...] = (
         "handle|deal|cover|look|do",
         r"\b(?:isn't|is not|not) (?:something|anything|a thing|what) (?:my|our|we|I) (?:team |department )?"
         r"(?:handles?|deals? with|do(?:es)?|covers?|looks? after|can help with)\b|"
-        r"\b(?:I|we|my team|our team|my department|our department) (?:don't|do not|doesn't|does not) (?:handle|deal with|"
+        r"\b(?:I|we|my team|our team|my department|our department) (?:don't|do not|doesn't|does not) (?:handle|"
+        r"deal with|"
         r"cover|look after|do) (?:that|this|those|these|it)\b",
     ),
     branch(
@@ -192,13 +193,10 @@ _ACTION: tuple[Branch, ...] = (
         r"rebook\w*|reschedul\w*|correct\w*|restor\w*|reset\w*|reactivat\w*|upgrad\w*|apply|applied|"
         r"add(?:ed|ing)?|transfer\w*|handl\w*|take care|took care|make (?:it|this|that) right|make up|cover\w*|"
         r"pa(?:y|id) for|redo|redid|resen[dt]\w*|offer\w*|confirm\w*|get back to you|ring|rang|chase|chased|"
-        r"push(?:ed)?|flag(?:ged)?|request(?:ed)?|submit\w*|overrid\w*|approv\w*|authori[sz]\w*)\b",
+        r"push(?:ed)?|flag(?:ged)?|request(?:ed)?|submit\w*|overrid\w*|approv\w*|authori[sz]\w*|"
+        r"start(?:ed|ing)? (?:on )?(?:yours|it|this|the|your|a))\b",
     ),
-    branch(
-        "action",
-        "refund|credit|voucher|discount|replacement|reimbursement|compensation",
-        r"\b(?:refund|credit|voucher|discount|replacement|reimbursement|compensation)\b",
-    ),
+    REMEDY_GIVEN,
 )
 
 # Why each kind of deflection fails the customer (the finding's message).
@@ -216,8 +214,8 @@ DEFLECTION_WHY: dict[str, str] = {
         "problem; whether others had it doesn't matter to them."
     ),
     "colleague": (
-        "Pointing at another agent, department or at the customer's memory doesn't help: to the customer, you speak "
-        "for the whole company."
+        "Blaming another agent, another department or the customer's memory doesn't help: to the customer, you "
+        "speak for the whole company."
     ),
     "elsewhere": "Sending the customer somewhere else leaves them to chase the problem alone.",
     "sympathy": "Sympathy with no action reads as a script: the customer still doesn't know what happens next.",
@@ -250,7 +248,7 @@ class DeflectionCheck:
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
         yield from collect(
             lambda: self._phrase_findings(scan),
-            lambda: self._sympathy_findings(scan),
+            lambda: self._findings_without_action(scan),
             lambda: scan.extra_findings(DEFLECTION_WHY["extra"], lambda _words: _NEXT_STEP["extra"]),
         )
 
@@ -261,8 +259,8 @@ class DeflectionCheck:
             yield scan.finding(start, end, DEFLECTION_WHY[item.kind], _NEXT_STEP[item.kind])
 
     @staticmethod
-    def _sympathy_findings(scan: RuleScan) -> Iterator[Finding]:
-        """"I understand how frustrating this is" or "our policy is ..." is fine with an action, a deflection without."""
+    def _findings_without_action(scan: RuleScan) -> Iterator[Finding]:
+        """"I understand how frustrating this is" or "our policy is ..." is fine with an action, deflection without."""
         policies = [(m.start(), scan.clause_end(m.end())) for _, m in scan.branch_matches((_POLICY_MENTION,))]
         sympathies: list[tuple[int, int]] = []
         for item, match in scan.branch_matches(_SYMPATHY):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 import regex
@@ -69,7 +70,7 @@ _BACKWARD_BREAK = regex.compile(r";|\b(?:and|but)\b", regex.IGNORECASE)
 _SOLUTION = regex.compile(
     r"(?<!\w)(?:"
     r"(?:the|our|my|a)\s+(?:recommended\s+|proposed\s+|permanent\s+|long[\s-]term\s+|real\s+|actual\s+|final\s+)?"
-    r"(?:fix|solution|remedy|workaround|plan)\s+(?:is|was|will\s+be|would\s+be)(?!\w)"
+    r"(?:(?:fix|solution|remedy|workaround)\s+(?:is|was|will\s+be|would\s+be)|plan\s+(?:is|will\s+be)\s+to)(?!\w)"
     r"|(?:fix|solution|workaround|remedy|recommendation|proposal|proposed\s+fix|recommended\s+fix|resolution)\s*:"
     r"|(?:we|i)(?:['’]ve|\s+have)?\s+(?:already\s+|now\s+|just\s+)?(?:fixed|patched|solved|corrected)(?!\w)"
     r"|(?:has|have)\s+(?:already\s+|now\s+)?been\s+(?:fixed|patched|solved|corrected)(?!\w)"
@@ -123,16 +124,27 @@ def _tied(text: str, word_start: int, word_end: int, expression: TimeExpression)
     return len(gap) <= MAX_PROMISE_GAP and _BACKWARD_BREAK.search(gap, timeout=MATCH_TIMEOUT) is None
 
 
-def promised_times(message: CheckMessage, rule_id: str, reference: datetime) -> Iterator[Promise]:
+@lru_cache(maxsize=512)
+def _times_in(window: str, reference: datetime, tz: str) -> tuple[TimeExpression, ...]:
+    """Time expressions of one stretch of text; cached because three rules read the same promises."""
+    return tuple(find_time_expressions(window, reference, tz))
+
+
+def promised_times(
+    message: CheckMessage, rule_id: str, reference: datetime, only: regex.Pattern[str] | None = None
+) -> Iterator[Promise]:
     """The times the text attaches to an update, recommendation or "more information", in text order.
 
-    A generator, so a rule that only needs the first suitable promise stops parsing there.
+    `only` restricts the update wordings to those it fully matches. A generator, so a rule that only
+    needs the first suitable promise stops parsing there.
     """
     text = message.text
     scan = prepare(text)
     tz = _zone_name(message)
     words = list(matches_near(text, _UPDATE_WORDS, scan.offsets(_UPDATE_KEYWORDS), before=12, after=40))
     words += phrase_matches(scan, message.team.rule(rule_id).extra_phrases)
+    if only is not None:
+        words = [w for w in words if only.fullmatch(w.group(), timeout=MATCH_TIMEOUT)]
     words.sort(key=lambda m: m.start())
     seen: set[tuple[int, int]] = set()
     for word in words[:MAX_UPDATE_WORDS]:
@@ -142,7 +154,7 @@ def promised_times(message: CheckMessage, rule_id: str, reference: datetime) -> 
         # Only the stretch a promise can span around the wording is parsed for times.
         start = max(sentence_start, word.start() - MAX_PROMISE_GAP - 40)
         end = min(sentence_end, word.end() + MAX_PROMISE_GAP + 40)
-        for found in find_time_expressions(text[start:end], reference, tz):
+        for found in _times_in(text[start:end], reference, tz):
             expression = TimeExpression(start + found.start, start + found.end, found.when)
             key = (expression.start, expression.end)
             if key not in seen and _tied(text, word.start(), word.end(), expression):
@@ -263,19 +275,17 @@ def _delivered_later(text: str, match: regex.Match[str], message: CheckMessage) 
     return any(local_date(e.when, tz) > today for e in find_time_expressions(clause, reference, tz))
 
 
-_REMEDY_WORDS = regex.compile(r"(?i)^(?:recommend\w*|fix(?:es)?|solutions?|propos\w*|plan)$")
+_REMEDY_WORDS = regex.compile(r"(?i)recommend\w*|fix(?:es)?|solutions?|propos\w*|plan")
 
 
 def _remedy_promised_today(message: CheckMessage, sent: datetime) -> list[tuple[int, int]]:
     """Spans of promises to deliver the remedy later the same day ("the recommended fix at 16:00 today")."""
     tz = _zone_name(message)
     today = local_date(sent, tz)
-    text = message.text
     return [
         (min(p.word_start, p.time.start), max(p.word_end, p.time.end))
-        for p in promised_times(message, "same-day-solution", sent)
+        for p in promised_times(message, "same-day-solution", sent, only=_REMEDY_WORDS)
         if local_date(p.time.when, tz) == today
-        and _REMEDY_WORDS.match(text[p.word_start : p.word_end], timeout=MATCH_TIMEOUT)
     ]
 
 
