@@ -129,7 +129,7 @@ CLOSINGS = ["Thanks,", "Best,", "Cheers,", "Regards,", "Best regards,", "Thanks!
 
 
 def greeting_for(rng: random.Random, people: list[Person]) -> str:
-    if len(people) == 1 and rng.random() < 0.85:
+    if len(people) == 1 and people[0].name and rng.random() < 0.85:
         return rng.choice(["Hi {},", "Hello {},", "Dear {},", "Hey {},", "{},", "Hi {} -"]).format(people[0].first)
     return rng.choice(GREETINGS_TEAM)
 
@@ -1084,11 +1084,106 @@ def html_only(rng: random.Random, fill: Fill) -> Mail:
                 encoding=rng.choice(["quoted-printable", "base64", "8bit"]))
 
 
+LIST_DISCUSSION = [
+    """
+Sorry, but I couldn't resist passing this along: someone rebuilt the {project} on a Raspberry Pi cluster and
+wrote it all up at https://blog.example.org/pi-cluster. Thanks to {a} for spotting it.
+""",
+    """
+Trying to summarise the thread so far - my apologies if I've misrepresented anyone's position.
+
+- {a} prefers keeping the config in TOML because the team already knows it.
+- {b_full} argued for YAML, mainly for the anchors.
+- {c} pointed out that neither choice blocks the migration.
+
+If I got something wrong, reply and I'll correct the summary on the wiki.
+""",
+    """
+Apologies if this is off-topic for the list, but has anyone run the {project} on ARM? {a} mentioned it
+builds fine, but I see odd timing results and wonder whether it's my setup.
+""",
+    """
+Sorry if I sound like an advert, but the new profiler is excellent. {a} showed me the flame graph view
+yesterday and I found the slow path in the {project} in ten minutes.
+""",
+    """
+Small correction to my post from this morning: the flag is --force, not -f. Thanks to {a} for pointing it out.
+""",
+    """
+We're taking the newsletter on a summer break and will be back in September - our apologies for any
+inconvenience this may cause. However, the archive stays online and the forum is open as usual.
+""",
+    """
+Sorry for the long quote, but this part of the article is worth reading:
+
+  "The rail project stalled because the ministry didn't fund the second phase, and the contractor
+  walked away after Hartmann refused to renegotiate."
+
+Interesting parallel to how our own platform budgets get decided, I think.
+""",
+    """
+Sorry if my earlier mails were unclear - English is not my first language. What I meant is that the driver
+works with the 2.4 release, but not with 2.5; {a} has the same board and sees the same thing.
+""",
+    """
+Sorry for being dense, but why does the patch from {a} change the default buffer size? I couldn't find the
+reasoning in the PR description.
+""",
+    """
+Sorry, I can't reproduce it here - as far as I can tell you're the only one on the list who got the message
+twice. Could you send me the full headers off-list so I can check the relay logs?
+""",
+    """
+My bad, that reply was meant for {a} directly, not the whole list. Please ignore it.
+""",
+    """
+I made a mistake in the example I posted yesterday: the timeout is in milliseconds, not seconds. The rest of the
+snippet is fine. {a} and {b} - thanks for catching that.
+""",
+    """
+Regret to say I'll miss the meetup this time; {a} will present our demo instead. Slides will be on the wiki.
+""",
+    """
+Has anyone seen "error: device not found" after upgrading the driver? {a} suggested reinstalling the udev rules,
+which didn't help. Sorry to bring up an old topic, the archive threads all end without an answer.
+""",
+]
+
+
+def list_discussion(rng: random.Random, fill: Fill) -> Mail:
+    """Mailing-list and group posts: social apologies, corrections of one's own post, names in discussion."""
+    values = fill.values()
+    index = rng.randrange(len(LIST_DISCUSSION))
+    lists = [("devtalk", "Developer talk <devtalk.lists.example.com>"),
+             ("sdr-users", "SDR users <sdr-users.lists.example.org>"),
+             ("platform-news", "Platform News <platform-news.lists.example.com>")]
+    if index == 5 or rng.random() < 0.6:
+        name, list_id = lists[2] if index == 5 else rng.choice(lists[:2])
+        to = [Person("", f"{name}@lists.example.com")]
+        headers = [("List-Id", list_id), ("List-Post", f"<mailto:{name}@lists.example.com>"),
+                   ("Precedence", "list")]
+    else:
+        to = [rng.choice([ALL_STAFF, ENG_ALL])]
+        headers = []
+    sender = rng.choice(EVERYONE + CUSTOMERS[:3])
+    core = fmt(LIST_DISCUSSION[index], values)
+    body = letter(rng, sender, to, core)
+    if rng.random() < 0.35:
+        previous = rng.choice(EVERYONE)
+        body += (f"\nOn Wed, 5 Mar 2025 at 18:20, {previous.name} <{previous.addr}> wrote:\n"
+                 f"> Does anyone have numbers for this? I'd rather not guess.\n>\n> {previous.first}\n")
+    subject = ["Cool write-up", "Summary: config format thread", "ARM builds?", "New profiler", "Re: CLI flags",
+               "Summer break", "Interesting read", "Re: driver on 2.5", "Re: buffer size change",
+               "Re: duplicate messages", "Re: Re: timing question", "Re: timeout example", "Meetup",
+               "device not found after upgrade"][index]
+    return Mail("list-discussion", sender, to, subject, body, headers=headers)
+
+
 BUILDERS: list[tuple[Callable[[random.Random, Fill], Mail], int]] = [
     (status, 30), (scheduling, 28), (review, 22), (newsletter, 20), (release, 20), (ops, 20), (meeting, 20),
     (admin, 24), (customer_reply, 24), (invoice, 14), (quoted_reply, 26), (quoted_reply_html, 10),
     (outlook_reply, 8), (forward, 16), (forward_attached, 6), (social, 40), (forgot_attachment, 4),
-    (tech_words, 18), (broadcast_names, 14), (html_only, 12),
+    (tech_words, 18), (broadcast_names, 14), (html_only, 12), (list_discussion, 30),
 ]
 
 
