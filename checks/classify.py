@@ -165,17 +165,36 @@ def _is_letter(byte: int) -> bool:
     return 97 <= byte <= 122 or 65 <= byte <= 90
 
 
+_SEP_LAST = frozenset(b" \t\r\n>;\xa0")  # bytes a separator can end with
+_SEP_FIRST = frozenset(b" \t\r\n<&\xc2=")  # bytes a separator can start with
+
+
 def _anchor_ok(anchor: _Anchor, data: bytes, start: int, end: int) -> bool:
-    """Word boundaries hold, and when the anchor has guards, at least one of them does."""
+    """Word boundaries hold, and when the anchor has guards, at least one of them does.
+
+    Guards look at most 80 bytes around the anchor. An HTML tag longer than that between two
+    words would hide the guard word, so a window holding a tag bracket counts as a pass: on
+    raw bytes the answer may only err towards "maybe".
+    """
     if anchor.left_boundary and start > 0 and _is_letter(data[start - 1]):
         return False
     if anchor.right_boundary and end < len(data) and _is_letter(data[end]):
         return False
     if anchor.before is None and anchor.after is None:
         return True
-    if anchor.before is not None and anchor.before.search(data, max(0, start - 80), start):
-        return True
-    return anchor.after is not None and anchor.after.match(data, end, min(len(data), end + 80)) is not None
+    if anchor.before is not None and (start == 0 or data[start - 1] in _SEP_LAST or anchor.word == b"oops"):
+        window_start = max(0, start - 80)
+        if anchor.before.search(data, window_start, start):
+            return True
+        if data.find(b">", window_start, start) != -1 or data.find(b"<", window_start, start) != -1:
+            return True
+    if anchor.after is not None and end < len(data):
+        window_end = min(len(data), end + 80)
+        if anchor.after.match(data, end, window_end):
+            return True
+        if data[end] in _SEP_FIRST and (data.find(b"<", end, window_end) != -1 or data.find(b">", end, window_end) != -1):
+            return True
+    return False
 
 
 def _scan(lowered: bytes) -> Iterator[tuple[int, int]]:
@@ -389,7 +408,7 @@ _ERROR_NOUN_FOLLOWERS = (
 # An apology proper. Whether it is a passing social one is decided from its context below.
 _APOLOGY = regex.compile(
     r"\bsorry\b|\bapolog(?:y|ies|ise|ize|ised|ized|ising|izing|ises|izes|etic(?:ally)?)\b|"
-    r"\bregret(?:s|ted|ting|table|tably|ful|fully)?\b|\bforgive\s+(?:me|us)\b",
+    r"\bregrets?\b|\bregrettably\b|\bforgive\s+(?:me|us)\b",
     _I,
 )
 _SOCIAL_AFTER = regex.compile(
@@ -436,7 +455,15 @@ _SOCIAL_AFTER = regex.compile(
     r"I\s+was\s+not\s+(?:more\s+)?clear)\b"
     r"|\s*\?"
     r"|\s+(?:I|we)\s+missed\s+(?:your|the|a)\s+(?:call|message|e-?mail|mail|text|meeting|party)\b"
-    r"|\s+(?:state|sight|excuse|lot|tale|affair|spectacle)\b)",
+    r"|\s+(?:state|sight|excuse|lot|tale|affair|spectacle|sods?)\b"
+    r"|\s+to\s+be\s+(?:OT|off[- ]topic)\b|[^.!?\n]{0,80}\boff[- ]topic\b"
+    r"|\s+(?:for|about)\s+(?:the\s+)?(?:dupe|dup|replying\s+to\s+(?:my\s+own|myself)|answering\s+my\s+own)"
+    r"|\s+if\s+(?:you\s+)?(?:(?:do\s+not|don't|can't|cannot|could\s+not|couldn't)\s+understand|my\s+english)"
+    r"|\s+if\s+(?:I|this|it)\s+(?:sound|sounds|seem|seems|come\s+across|came\s+across)\b"
+    r"|\s+not\s+to\s+be\s+(?:able|of\s+more)\b"
+    r"|\s*,?\s*(?:this|it)\s+(?:hasn't|has\s+not|doesn't|does\s+not|isn't|is\s+not)\b[^.!?\n]{0,40}?"
+    r"(?:to\s+do\s+with|related|relevant|topic)"
+    r"|\s*,?\s*I'?m\s+having\s+(?:a\s+hard\s+time|trouble|difficulty|difficulties)\b)",
     _I,
 )
 _FORMAL_NEWS = regex.compile(r"^\s+to\s+(?:inform|announce|advise|say|tell|report|let\s+you\s+know)\b", _I)
@@ -447,25 +474,38 @@ _LEADING_FILLER = regex.compile(
 _SOCIAL_BEFORE = regex.compile(
     r"(?:\b(?:feel|feels|felt|feeling)\s+(?:(?:so|really|very|kind\s+of|a\s+bit|a\s+little)\s+)?"
     r"|\b(?:no\s+need\s+to|don't|do\s+not|never|nothing\s+to|no\s+reason\s+to|needn't|not|no)\s+(?:be\s+)?(?:\w+\s+)?"
+    r"|\bno[,.!]\s*"
     r"|\b(?:he|she|they|someone|somebody|the\s+customer|the\s+client)\s+(?:\w+\s+)?"
     r"|\b(?:accept(?:ed|ing)?\s+(?:your|his|her|their)|(?:got|received|demanded|want|wanted)\s+(?:an?|your|his|her|their)"
     r"|(?:still\s+)?waiting\s+for\s+(?:an?|your|his|her|their))\s+)\Z",
     _I,
 )
 
+_SENT_VERBS = (
+    r"(?:sent|delivered|e-?mailed|mailed|published|posted|issued|distributed|shared|forwarded|charged|billed|released|"
+    r"deployed|pushed|shipped|deleted|removed|cancell?ed|announced|scheduled|disabled|closed|terminated|suspended|"
+    r"blocked|refunded|duplicated|revoked|invited|added|subscribed|unsubscribed|copied|cc'd|bcc'd|included|attached|"
+    r"overwritten|wiped|exposed|leaked|dropped|reset|triggered|processed|merged)"
+)
+_IN_ERROR = r"(?:in\s+error|by\s+(?:mistake|accident)|" + _ADVERBS + r")"
+_ERROR_END = r"(?=\s*(?:[.,;:!)\u2014\u2013-]|$|\s+(?:on|in|was|is|and|that|which|when|there)\b))"
+
+# Mistake language: a first-person or organisational actor with a mistake verb, a mistake noun
+# owned by us, or a correction of something we sent. Each pattern contains an anchor word.
 _MISTAKE_PATTERNS: tuple[regex.Pattern[str], ...] = tuple(
     regex.compile(pattern, _I)
     for pattern in (
-        r"\b(?:w?hoops|oopsie|oops)\b",
-        r"\b(?:my|our)\s+(?:own\s+|bad\s+|big\s+|huge\s+|terrible\s+|stupid\s+|silly\s+|fault\s+and\s+)?"
-        r"(?:bad|fault|mistakes?|errors?|blunder|oversight|screw-?up|mess-?up|slip-?up|goof|mix-?up|typos?)\b"
-        + _ERROR_NOUN_FOLLOWERS,
-        _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:made|make|making)\s+(?:(?:a|an|some|several|two|three|few|one|the|"
-        r"same|this|that|another|serious|big|huge|major|minor|small|real|bad|terrible|costly|silly|stupid|"
-        r"[\w-]+)\s+){0,3}?(?:mistakes?|errors?|blunders?|mess)\b" + _ERROR_NOUN_FOLLOWERS,
+        r"(?<!kernel\s{1,3})\b(?:w?hoops|oopsie|oops)\b(?![\d_-])",
+        r"\b(?:my|our)\s+(?:own\s+|bad\s+|big\s+|huge\s+|terrible\s+|stupid\s+|silly\s+)?"
+        r"(?:bad|fault|mistakes?|blunder|oversight|screw-?up|mess-?up|slip-?up|goof|mix-?up|typos?)\b(?!\s+tolerance)",
+        r"\b(?:my|our)\s+(?:own\s+|big\s+|huge\s+|terrible\s+|stupid\s+|silly\s+)?errors?" + _ERROR_END,
+        _FIRST_PERSON + r"\s+(?:have\s+|had\s+|just\s+|also\s+|clearly\s+|obviously\s+|really\s+){0,2}made\s+(?!the\s+(?:[\w-]+\s+)?"
+        r"mistake\s+of\b)(?:(?:a|an|some|several|two|three|few|one|the|same|this|that|another|serious|big|huge|major|"
+        r"minor|small|real|bad|terrible|costly|silly|stupid|[\w-]+)\s+){0,3}?(?:mistakes?|errors?|blunders?)\b"
+        + _ERROR_END,
         r"\b(?:mistakes?|errors?)\s+(?:were|was|have\s+been|had\s+been|has\s+been)\s+made\b",
-        _ACTION_VERBS + r"\s+(?:[\w'-]+\s+){0,5}?(?:in\s+error|by\s+(?:mistake|accident)|" + _ADVERBS + r")\b",
-        r"(?:in\s+error|by\s+(?:mistake|accident)|" + _ADVERBS + r")\s+(?:[\w'-]+\s+){0,1}?" + _ACTION_VERBS + r"\b",
+        r"\b(?:was|were|been|got|is|are)\s+(?:[\w'-]+\s+){0,2}?" + _SENT_VERBS + r"\s+(?:[\w'-]+\s+){0,4}?" + _IN_ERROR + r"\b",
+        r"\b(?:I|we)\s+(?:[\w']+\s+){0,1}?" + _SENT_VERBS + r"\s+(?:[\w'-]+\s+){0,4}?" + _IN_ERROR + r"\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?" + _ADVERBS + r"\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,3}?(?:sent|gave|given|quoted|listed|included|attached|linked|published|posted|"
         r"announced|stated|said|mentioned|wrote|charged|billed|shipped|delivered|e-?mailed|mailed|provided|reported|"
@@ -473,20 +513,18 @@ _MISTAKE_PATTERNS: tuple[regex.Pattern[str], ...] = tuple(
         r"scheduled|booked|assigned|labell?ed|named|invited|added)\s+(?:(?:you|out|it|them|your|the|a|an|some|with|us|"
         r"everyone|all\s+of\s+you|to)\s+){0,3}" + _BAD_THING + r"\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?got\s+(?:[\w'-]+\s+){1,3}?wrong\b",
-        r"\b(?:went|gone|was\s+sent|were\s+sent|been\s+sent|got\s+sent)\s+(?:out\s+)?(?:[\w'-]+\s+){0,4}?" + _BAD_THING + r"\b",
+        r"\b(?:went\s+out|gone\s+out|was\s+sent|were\s+sent|been\s+sent|got\s+sent)\s+(?:[\w'-]+\s+){0,4}?" + _BAD_THING + r"\b",
         r"\b(?:previous|last|earlier|prior|yesterday's|today's|this\s+morning's|our|my|recent|above|original)\s+"
         + _COMM + r"\s+(?:[\w'-]+\s+){0,8}?(?:" + _BAD_THING + r"|in\s+error|an?\s+(?:[\w-]+\s+)?(?:error|mistake|typo)|"
         r"mistakes|errors|typos?|incorrectly|wrongly)\b",
         r"\b(?:the|this|that)\s+" + _COMM_RARE + r"\s+(?:[\w'-]+\s+){0,8}?(?:" + _BAD_THING + r"|in\s+error|"
         r"an?\s+(?:[\w-]+\s+)?(?:error|mistake|typo)|mistakes|errors|typos?|incorrectly|wrongly)\b",
-        r"\b(?:incorrectly|wrongly|erroneously)\s+(?:\w+\s+)?(?:stated|listed|said|reported|announced|printed|quoted|"
-        r"advertised|published|posted|e-?mailed|informed|told|described|mentioned|named|credited|debited|charged|"
-        r"billed|sent|labell?ed|attributed|included|shown|showed|displayed)\b",
-        _FIRST_PERSON + r"[^.!?\n]{0,80}?\b(?:incorrectly|wrongly|erroneously)\s+(?:\w+\s+)?\w+ed\b",
-        r"(?:\bplease|\bpls|\bplz|\bkindly|\byou\s+(?:can|may|should)|\bjust|^|[.!?]\s+|\n)\s*(?:[\w']+\s+)?disregard\b",
+        _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:incorrectly|wrongly|erroneously)\s+(?:\w+\s+)?\w+ed\b",
+        r"(?:\bplease|\bpls|\bplz|\bkindly|\bjust|^|[.!?]\s+|\n)\s*(?:[\w']+\s+)?disregard\s+(?:the|my|our|this|that|"
+        r"these|those|previous|last|earlier|prior|above|it)\b",
         r"\b(?:please|pls|plz|kindly|you\s+(?:can|may|should)|just)\s+(?:[\w']+\s+)?ignore\s+(?:(?:the|my|our|this|that|"
-        r"these|those)\s+)?(?:(?:previous|last|earlier|prior|above|first|original|yesterday's|today's|this\s+morning's|"
-        r"other)\s+)?(?:e-?mails?|messages?|mails?|posts?|notes?|invites?|invitations?|reminders?|notices?|newsletters?|"
+        r"these|those)\s+)?(?:previous|last|earlier|prior|above|first|original|yesterday's|today's|this\s+morning's|"
+        r"other)\s+(?:e-?mails?|messages?|mails?|posts?|notes?|invites?|invitations?|reminders?|notices?|newsletters?|"
         r"announcements?|links?|updates?|one)\b",
         r"\b(?:outage|incident|downtime|disruption|breach|interruption)s?\b\s+(?:[\w'-]+\s+){0,6}?(?:caused\s+by|"
         r"due\s+to|resulted\s+from|was\s+the\s+result\s+of|because\s+of|triggered\s+by|stemmed\s+from|"
@@ -499,33 +537,60 @@ _MISTAKE_PATTERNS: tuple[regex.Pattern[str], ...] = tuple(
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:messed|screwed|goofed|botched|bungled|dropped\s+the\s+ball|"
         r"slipped\s+up|mixed\s+up|mix\s+up|mess\s+up|messing\s+up|screw\s+up|screwing\s+up)\b",
         r"\bdropped\s+the\s+ball\b",
-        r"\b(?:a|an|the|our|my|this|that|big|huge|unfortunate)\s+(?:[\w-]+\s+)?(?:mix-?up|screw-?up|mess-?up|slip-?up|"
-        r"blunder|goof|snafu|botch)\b",
-        r"\b(?:an|our|my)\s+(?:[\w-]+\s+)?oversight\b",
+        r"\b(?:our|my|this|that)\s+(?:[\w-]+\s+)?(?:mix-?up|screw-?up|mess-?up|slip-?up|blunder|goof|snafu|botch)\b",
+        r"\b(?:an|our|my)\s+(?:[\w-]+\s+)?oversight\s+(?:on\s+(?:our|my)\s+part|by\s+(?:us|me|our))\b",
         r"\boversight\s+on\s+(?:our|my)\s+part\b",
-        r"\b(?:made|make|making)\s+(?:a|such\s+a|quite\s+a|a\s+real|a\s+big|a\s+huge)\s+mess\b",
+        _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:made|make)\s+(?:a|such\s+a|quite\s+a|a\s+real|a\s+big|a\s+huge)\s+mess\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:take|takes|taking|took|accept|accepts|accepting|accepted|assume|"
         r"assumes|assumed|bear|own|shoulder)\s+(?:(?:full|complete|total|sole|all|the|personal|100%|our|my)\s+){0,2}"
-        r"(?:blame|responsibility)\b",
+        r"(?:blame|responsibility)\b(?!\s+for\s+(?:your|their|his|her)\b)",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:is|was|are|were|am|'m|'re)\s+(?:(?:entirely|completely|fully|partly|"
         r"partially|solely|squarely|totally|100%)\s+)?(?:to\s+blame|at\s+fault)\b",
         r"\b(?:the\s+)?blame\s+(?:is|lies|rests|was|lay)\s+(?:(?:entirely|squarely|solely|fully)\s+)?(?:with|on)\s+"
         r"(?:me|us|our)\b",
+        r"\bblame\s+(?:it|this|that)\s+on\s+(?:me|us|our)\b",
         r"\b(?:the\s+)?(?:fault|mistake|error)\s+(?:is|was|lies|lay|rests)\s+(?:(?:entirely|all|completely|squarely)\s+)?"
         r"(?:mine|ours|with\s+(?:me|us|our)|on\s+(?:me|us|our))\b",
-        r"\b(?:to\s+blame|blame\s+(?:it|this|that)\s+on|blamed?\s+(?:on|for)\b|(?:I|we)\s+(?:[\w']+\s+)?blame)\b",
         r"(?:\bI\b|\bwe\b|(?-i:\b[A-Z][a-z]+\b)|\bsomeone\b|\bsomebody\b|\bthe\s+team\b|\bour\s+\w+)\s+(?:[\w']+\s+)?"
         r"forgot\s+(?:to\s+(?!mention|say|ask|add\s+that|tell\s+you|thank)|about\b)",
-        r"(?:^|[.!?]\s+|\n)\s*(?:oh,?\s+)?forgot\s+(?:to\s+)?(?:attach|include|add|send|cc|copy|mention\s+that\s+the)\b",
+        r"(?:^|[.!?]\s+|\n)\s*(?:oh,?\s+)?forgot\s+(?:to\s+)?(?:attach|include|add|send|cc|copy)\b",
         r"(?:^|\n)\s*(?:correction|erratum|errata|corrigendum)\s*[:!\u2014\u2013-]",
-        r"\b(?:a|one|quick|small|minor|slight|important|brief)\s+correction\b",
-        r"\bcorrection\s+(?:to|on|regarding|re|about)\s+(?:my|our|the|yesterday's|this|today's|last|previous|earlier)\b",
+        r"\b(?:a|one|quick|small|minor|slight|important|brief)\s+correction\s+(?:to|on|regarding|re|about|:)",
+        r"\bcorrection\s+(?:to|on|regarding|re|about)\s+(?:my|our|yesterday's|this\s+morning's|today's|the\s+previous|"
+        r"the\s+last|the\s+earlier|previous|last|earlier)\b",
         r"\b(?:a|the|one|small)\s+typo\s+in\s+(?:my|our|the|yesterday's|today's|this|that|previous|last|earlier)\b",
         r"\bfor\s+(?:the|any|all\s+the|this|our|all\s+of\s+the)\s+inconvenience\b",
         r"\binconvenience\s+(?:this|it|that)\s+(?:may\s+have\s+|might\s+have\s+|has\s+|have\s+)?caused\b",
         r"\b(?:misprint(?:ed)?|misstat(?:ed|ement)|mislabell?ed)\b",
     )
 )
+# Sentences that only sound like a mistake: legal disclaimers and "if you ..." hypotheticals.
+_NOT_OURS = regex.compile(
+    r"^\s*(?:if\s+you|in\s+case\s+you|should\s+you)\b|\bintended\s+recipient|\bnot\s+the\s+(?:intended|named)\b|"
+    r"\b(?:received|receive|receiving)\s+this\s+(?:e-?mail|message|communication|transmission)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:in\s+error|by\s+mistake)|\bconfidential",
+    _I,
+)
+
+# Whether an apology word is the sender's own apology, judged from the words before and after it.
+_ADVERB_RUN = r"(?:(?:so|very|really|truly|deeply|terribly|awfully|extremely|sincerely|genuinely|incredibly|most|quite|" \
+    r"a\s+bit|a\s+little|just|also|both|all|again|profoundly|profusely|humbly|unreservedly|do|would\s+like\s+to|" \
+    r"want\s+to|wish\s+to|must|have\s+to|need\s+to|should|can\s+only|'d\s+like\s+to)\s+){0,3}"
+_SPEAKER_BEFORE = regex.compile(
+    r"(?:\b(?:I|we)(?:'m|'re|\s+am|\s+are|\s+was|\s+were|\s+feel|\s+felt|\s+remain|'d|\s+would)?\s+" + _ADVERB_RUN +
+    r"|(?:^|[.!?:;(]|\n[ \t]*\n|[,.!?:;)][ \t]*\n|\s--?|\*)\s*(?:(?:so|very|really|truly|deeply|terribly|again|oh|ah|oops|whoops|and|but|also|ok|"
+    r"okay|yes|um|hmm|doh|once\s+again|many|sincere|sincerest|deepest|humble|humblest|profuse|my|our|please\s+accept\s+"
+    r"(?:my|our)|heartfelt|(?:my|our)\s+(?:sincere|sincerest|deepest|humble|humblest|profuse|heartfelt|honest|full|"
+    r"unreserved)|apologies)[,!.]?\s+){0,3}"
+    r"|\b(?:my|our|sincere|sincerest|deepest|humble|humblest|profuse|many|heartfelt|unreserved|genuine|honest|an)\s+"
+    r"(?:of\s+)?"
+    r"|\bplease\s+accept\s+(?:(?:my|our|this|these)\s+)?(?:[\w-]+\s+){0,2}"
+    r"|\bowe\s+(?:you|everyone|all\s+of\s+you|them|the\s+team)\s+(?:an?\s+)?(?:[\w-]+\s+)?)\Z",
+    _I,
+)
+_APOLOGY_AFTER = regex.compile(r"^\s*(?:for|about|that|if|to\s+(?:all|everyone|you|those|anyone)|again|all)\b|^\s*[,;]?\s*but\b", _I)
+_QUOTE_OPEN = ('"', "\u201c", "\u2018", "\u00ab")
+_QUOTE_CLOSE = ('"', "\u201d", "\u2019", "\u00bb")
 
 _MAX_WINDOWS = 300
 _WINDOW = 240
@@ -559,6 +624,40 @@ def _is_social(text: str, start: int, end: int, word: str) -> bool:
     return _search(_SOCIAL_BEFORE, text[max(0, start - 60): start]) is not None
 
 
+def _inside_quotation(text: str, start: int) -> bool:
+    """Whether a position sits inside quotation marks opened earlier on the same line (reported speech)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(line_start, start - 300): start]
+    opened = sum(before.count(mark) for mark in _QUOTE_OPEN if mark != '"')
+    closed = sum(before.count(mark) for mark in _QUOTE_CLOSE if mark != '"')
+    return opened > closed or before.count('"') % 2 == 1
+
+
+def _is_own_apology(text: str, start: int, end: int, word: str) -> bool:
+    """The sender apologising ("I'm sorry that", "Apologies for", "we regret"), not a sorry state or someone else."""
+    if _inside_quotation(text, start) or _is_social(text, start, end, word):
+        return False
+    lowered = word.lower()
+    if lowered.startswith("forgive"):
+        return True
+    if lowered == "regrettably":
+        return _search(_SPEAKER_BEFORE, text[max(0, start - 80): start]) is not None and text[end: end + 1] == ","
+    if _search(_SPEAKER_BEFORE, text[max(0, start - 80): start]):
+        return True
+    return lowered.startswith(("sorry", "apolog")) and _search(_APOLOGY_AFTER, text[end: end + 40]) is not None
+
+
+def _sentence_of(text: str, start: int, end: int) -> str:
+    """The sentence (bounded to a few hundred characters) around text[start:end]."""
+    left = text[max(0, start - 300): start]
+    cut = max(left.rfind(". "), left.rfind("! "), left.rfind("? "), left.rfind("\n\n"), left.rfind(".\n"))
+    sentence_start = max(0, start - 300) + (cut + 2 if cut != -1 else 0)
+    right = text[end: end + 300]
+    stops = [i for i in (right.find(". "), right.find("! "), right.find("? "), right.find("\n\n")) if i != -1]
+    sentence_end = end + (min(stops) + 1 if stops else len(right))
+    return text[sentence_start:sentence_end]
+
+
 def _char_offsets(text: str, data: bytes, byte_offsets: Iterable[int]) -> Iterator[int]:
     """Map byte offsets in text's UTF-8 encoding back to character offsets (offsets must be ascending)."""
     if len(data) == len(text):
@@ -569,6 +668,19 @@ def _char_offsets(text: str, data: bytes, byte_offsets: Iterable[int]) -> Iterat
         previous_char += len(data[previous_byte:offset].decode("utf-8", "surrogatepass"))
         previous_byte = offset
         yield previous_char
+
+
+def _mistake_in(text: str, start: int, end: int) -> bool:
+    for pattern in _MISTAKE_PATTERNS:
+        match = _search(pattern, text, start, end)
+        if match is None:
+            continue
+        if _inside_quotation(text, match.start()):
+            continue
+        if _search(_NOT_OURS, _sentence_of(text, match.start(), match.end())):
+            continue
+        return True
+    return False
 
 
 def detect_language(text: str) -> LanguageVerdict:
@@ -596,16 +708,13 @@ def detect_language(text: str) -> LanguageVerdict:
         covered_until = end - 60
         try:
             for match in _APOLOGY.finditer(text, start, end, timeout=MATCH_TIMEOUT):
-                if not _is_social(text, match.start(), match.end(), match.group()):
+                if _is_own_apology(text, match.start(), match.end(), match.group()):
                     oops = apology = True
                     break
         except TimeoutError:
             pass
         if not oops:
-            for pattern in _MISTAKE_PATTERNS:
-                if _search(pattern, text, start, end):
-                    oops = True
-                    break
+            oops = _mistake_in(text, start, end)
         if apology:
             break
     return LanguageVerdict(oops, apology)
