@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import binascii
 import fnmatch
+import itertools
 import re
+import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterable, Iterator
 
 import regex
@@ -63,6 +64,7 @@ class _Anchor:
     right_boundary: bool = False
     before: re.Pattern[bytes] | None = None
     after: re.Pattern[bytes] | None = None
+    suffix: re.Pattern[bytes] | None = None  # must match right after the anchor (word endings)
 
 
 _OUR_VERBS = (
@@ -80,7 +82,12 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"oops", left_boundary=False, before=re.compile(rb"(?:^|[^a-z])(?:wh)?\Z")),  # oops, whoops
     _Anchor(b"bad", right_boundary=True, before=_before(rb"my|our", 0)),
     _Anchor(b"fault", before=_before(rb"my|our|own|at|the", 0)),
-    _Anchor(b"mess", before=_before(rb"made|make|makes|making", 2), after=_after(rb"(?:ed|ing)?(?:-|SEP)?up")),
+    _Anchor(
+        b"mess",
+        before=_before(rb"made|make|makes|making", 2),
+        after=_after(rb"(?:ed|ing)?(?:-|SEP)?up"),
+        suffix=re.compile(rb"(?:ed|ing|es)?(?![a-z])"),  # not "message"
+    ),
     _Anchor(b"screw", after=_after(rb"(?:ed|ing|s)?(?:-|SEP)?up")),
     _Anchor(b"goof", after=_after(rb"(?:ed|ing|s|-?ups?)?(?![a-z])")),
     _Anchor(b"botch"),
@@ -99,10 +106,10 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"prematur"),
     _Anchor(b"incorrect"),
     _Anchor(b"inaccura"),
-    _Anchor(b"wrong", before=_before(_OUR_VERBS, 3)),
+    _Anchor(b"wrong", before=_before(_OUR_VERBS, 5)),
     _Anchor(
         b"error",
-        before=_before(rb"in|my|our|human|clerical|some|several|made|make|making|mistakes|had|has|contained|with", 1),
+        before=_before(rb"in|my|our|human|clerical|some|several|made|make|making|mistakes|had|has|contained", 1),
         after=_after(rb"s?SEP(?:on|in)SEP(?:my|our)SEP(?:part|side|end)|s?SEP(?:was|were|is)SEP(?:mine|ours)"),
     ),
     _Anchor(b"disregard"),
@@ -166,19 +173,29 @@ def _is_letter(byte: int) -> bool:
 
 
 _SEP_LAST = frozenset(b" \t\r\n>;\xa0")  # bytes a separator can end with
-_SEP_FIRST = frozenset(b" \t\r\n<&\xc2=")  # bytes a separator can start with
+
+
+_TAG_BEFORE = re.compile(rb"<[a-z/!][^<>@]*>\s*\Z")
+
+
+def _tag_ends_before(data: bytes, start: int) -> bool:
+    """Whether an HTML tag (of any length up to 400 bytes) ends right before `start`."""
+    opening = data.rfind(b"<", max(0, start - 400), start)
+    return opening != -1 and _TAG_BEFORE.match(data, opening, start) is not None
 
 
 def _anchor_ok(anchor: _Anchor, data: bytes, start: int, end: int) -> bool:
     """Word boundaries hold, and when the anchor has guards, at least one of them does.
 
     Guards look at most 80 bytes around the anchor. An HTML tag longer than that between two
-    words would hide the guard word, so a window holding a tag bracket counts as a pass: on
+    words would hide the guard word, so a tag right next to the anchor counts as a pass: on
     raw bytes the answer may only err towards "maybe".
     """
     if anchor.left_boundary and start > 0 and _is_letter(data[start - 1]):
         return False
     if anchor.right_boundary and end < len(data) and _is_letter(data[end]):
+        return False
+    if anchor.suffix is not None and not anchor.suffix.match(data, end, min(len(data), end + 8)):
         return False
     if anchor.before is None and anchor.after is None:
         return True
@@ -186,13 +203,13 @@ def _anchor_ok(anchor: _Anchor, data: bytes, start: int, end: int) -> bool:
         window_start = max(0, start - 80)
         if anchor.before.search(data, window_start, start):
             return True
-        if data.find(b">", window_start, start) != -1 or data.find(b"<", window_start, start) != -1:
+        if data[window_start:start].rstrip(b" \t\r\n").endswith(b">") and _tag_ends_before(data, start):
             return True
     if anchor.after is not None and end < len(data):
         window_end = min(len(data), end + 80)
         if anchor.after.match(data, end, window_end):
             return True
-        if data[end] in _SEP_FIRST and (data.find(b"<", end, window_end) != -1 or data.find(b">", end, window_end) != -1):
+        if re.match(rb"s?\s*<[a-z/!]", data[end:window_end]):
             return True
     return False
 
@@ -238,7 +255,7 @@ def has_anchor(lowered: bytes) -> bool:
 def _first_blank_line(data: bytes, start: int = 0) -> tuple[int, int]:
     """Position of the first empty line at or after `start` (LF or CRLF) and where the text after it begins."""
     lf = data.find(b"\n\n", start)
-    crlf = data.find(b"\n\r\n", start, len(data) if lf == -1 else lf)
+    crlf = data.find(b"\n\r\n", start, len(data) if lf == -1 else lf + 3)
     if crlf != -1:
         return crlf, crlf + 3
     if lf != -1:
@@ -381,13 +398,6 @@ _FIRST_PERSON = (
     r"website|site|app|server|database|platform|staff|colleague|engineer|engineers|department|office|people|side)\b)"
 )
 _ADVERBS = r"(?:accidentally|accidently|accidentially|mistakenly|erroneously|inadvertently|unintentionally|unintendedly|prematurely)"
-_ACTION_VERBS = (
-    r"(?:sent|send|went\s+out|delivered|e-?mailed|mailed|published|posted|issued|distributed|shared|forwarded|charged|"
-    r"billed|processed|released|deployed|pushed|shipped|deleted|removed|cancell?ed|triggered|included|attached|"
-    r"announced|scheduled|disabled|enabled|changed|applied|merged|dropped|overwr(?:ote|itten)|wiped|exposed|leaked|"
-    r"marked|closed|terminated|suspended|blocked|refunded|duplicated|reset|revoked|rebooted|restarted|shut\s+down|"
-    r"turned\s+off|broke|broken|published|invited|added|subscribed|unsubscribed|replied|copied|cc'd|bcc'd)"
-)
 _COMM = (
     r"(?:e-?mails?|newsletters?|notices?|notifications?|announcements?|invitations?|invites?|reminders?|invoices?|"
     r"mailings?|campaigns?|blasts?|memos?|bulletins?|statements?|bills?|letters?|alerts?|messages?|mails?|posts?|"
@@ -398,13 +408,6 @@ _COMM_RARE = (
     r"bulletin|calendar\s+invite)(?!\s+address)"
 )
 _BAD_THING = r"(?:wrong|incorrect|erroneous|inaccurate)"
-_ERROR_NOUN_FOLLOWERS = (
-    r"(?!\s+(?:handling|handler|message|messages|code|codes|rate|rates|log|logs|checking|check|checks|reporting|"
-    r"correction|corrections|path|case|cases|page|pages|output|budget|bars?|terms?|signal|vector|estimate|estimation|"
-    r"function|detection|recovery|state|status|values?|counters?|flags?|types?|model|analysis|tolerance|tolerant|"
-    r"injection|isolation|condition|conditions|free|prone|level|levels|text|string|strings|box|dialog))"
-)
-
 # An apology proper. Whether it is a passing social one is decided from its context below.
 _APOLOGY = regex.compile(
     r"\bsorry\b|\bapolog(?:y|ies|ise|ize|ised|ized|ising|izing|ises|izes|etic(?:ally)?)\b|"
@@ -414,8 +417,8 @@ _APOLOGY = regex.compile(
 _SOCIAL_AFTER = regex.compile(
     r"^(?:"
     r"\s+(?:to\s+(?:have\s+to\s+|keep\s+|be\s+)?(?:bother|bothering|trouble|disturb|interrupt|intrude|impose|pester|nag|"
-    r"hassle|chase|bug|hear|learn|read|see\s+(?:you|him|her|them)\s+go|say\s+goodbye|ask|butt\s+in|jump\s+in|"
-    r"chime\s+in|barge\s+in|spam|cross-?post|repeat\s+myself|a\s+pain|annoying|a\s+bother|that\s+guy|the\s+bearer))\b"
+    r"hassle|chase|bug|hear|learn|read|see\s+(?:you|him|her|them)\s+(?:go|leave)|say\s+goodbye|ask|butt\s+in|jump\s+in|"
+    r"chime\s+in|barge\s+in|spam|cross-?post|repeat\s+myself|bring\s+up|get\s+your\s+hopes\s+up|disappoint|revive|resurrect|dig\s+up|necro|a\s+pain|annoying|a\s+bother|that\s+guy|the\s+bearer))\b"
     r"|\s+for\s+(?:the\s+|my\s+|this\s+|a\s+|such\s+a\s+)?(?:(?:very|rather|really|so|extremely|super)\s+)?"
     r"(?:late|slow|delayed|belated|tardy)\s+(?:reply|response|answer|feedback|follow-?up|note|e-?mail|message|"
     r"replies|responses|one)\b"
@@ -427,7 +430,21 @@ _SOCIAL_AFTER = regex.compile(
     r"|\s+for\s+(?:taking\s+(?:so\s+)?(?:long|a\s+while|forever|ages)|being\s+(?:slow|late))\s+(?:to|in)\s+"
     r"(?:reply|respond|answer|get|getting|write|replying|responding)\b"
     r"|\s+for\s+(?:the\s+|this\s+|my\s+|a\s+)?(?:(?:very|rather|somewhat)\s+)?(?:long|lengthy|longish|wordy|rambling|"
-    r"long-winded|massive|huge)\s+(?:e-?mail|mail|message|post|note|reply|rant|write-?up|thread|response|read)\b"
+    r"long-winded|massive|huge)\s+(?:e-?mail|mail|message|post|note|reply|rant|write-?up|thread|response|read|quotes?|"
+    r"quoting|paste|log|output|list|digression)\b"
+    r"|\s+for\s+being\s+(?:(?:so|a\s+bit|a\s+little|such\s+a)\s+)?(?:dense|thick|slow|stupid|dumb|a\s+pain|pedantic|picky|"
+    r"nit-?picky|that\s+guy|persistent|annoying|difficult|blunt|vague|unclear|pushy|impatient)\b"
+    r"|[\s,]*but\s+I\s+(?:couldn't|could\s+not|can't|cannot)\s+resist\b"
+    r"|\s*,?\s*(?:I|we)(?:'ve|\s+have)?\s+(?:double[- ]?booked|overbooked|got\s+double[- ]?booked)\b"
+    r"|\s+(?:for|about)\s+(?:the\s+)?double\s+(?:e-?mail|mail|message|send|sending)s?\b"
+    r"|\s*,\s*(?:no|not)\b"
+    r"|[\s,]*but\s+if\s+you\b"
+    r"|\s+if\s+(?:my|I|this|that|the)\s+(?:[\w'-]+\s+){0,3}?(?:was|were|is|are|wasn't|weren't|sound(?:s|ed)?|seem(?:s|ed)?)"
+    r"\s+(?:(?:a\s+bit|too|very|so|rather|a\s+little)\s+)?(?:unclear|confusing|not\s+clear|vague|terse|harsh|rude|blunt|"
+    r"curt|short)\b"
+    r"|\s+if\s+I(?:'ve|\s+have)?\s+(?:misrepresented|misquoted|misunderstood|misread|mischaracteri[sz]ed|paraphrased|"
+    r"oversimplified|left\s+(?:anyone|anything|someone|something)\s+out|missed\s+(?:anyone|anything|someone|something))\b"
+    r"|\s+(?:voor\s+de\s+(?:late|trage)|für\s+die\s+späte|pour\s+le\s+retard)\b"
     r"|\s+(?:for|about)\s+(?:the\s+|any\s+|all\s+the\s+|this\s+|my\s+)?(?:noise|spam|cross-?post(?:s|ing)?|"
     r"double[- ]?post(?:s|ing)?|duplicates?|duplicate\s+(?:post|e-?mail|message|mail)s?|re-?post(?:s|ing)?|"
     r"off[- ]topic|OT|newbie|n00b|noob|beginner|basic|dumb|stupid|silly|naive|simple|obvious|trivial)\b"
@@ -437,18 +454,24 @@ _SOCIAL_AFTER = regex.compile(
     r"german|lack\s+of\s+knowledge)|bothering|the\s+bother|interrupting|the\s+interruption|the\s+intrusion|intruding|"
     r"hijacking|jumping\s+in|butting\s+in|chiming\s+in|(?:the\s+)?(?:short|late|last[- ]minute)\s+notice|"
     r"the\s+(?:direct|private|off-list)\s+(?:e-?mail|mail|message|reply)|(?:any\s+|the\s+|my\s+)?typos(?!\s+in\b)|"
-    r"(?:the\s+)?formatting|top-?posting|the\s+top-?post|not\s+being\s+(?:more\s+)?clear|being\s+unclear)\b"
+    r"(?:the\s+)?formatting|(?:the\s+)?brevity|the\s+(?:short|brief|quick|terse)\s+(?:reply|note|answer|message|"
+    r"response|e-?mail)|top-?posting|the\s+top-?post|not\s+being\s+(?:more\s+)?clear|being\s+unclear)\b"
     r"|\s+if\s+(?:this|it|that|my\s+question)\s+(?:is|was|has\s+been|sounds|seems|appears)\s+"
     r"(?:(?:a|an|the|too|very|really|so|already|pretty|rather|kind\s+of|somewhat)\s+){0,3}(?:\w+\s+)?(?:question|"
     r"asked|posted|discussed|covered|answered|obvious|off[- ]topic|OT|wrong\s+(?:list|place|forum|group)|silly|dumb|"
-    r"stupid|basic|trivial|naive|noob|newbie|repeat|duplicate|long|unclear|confusing)\b"
+    r"stupid|basic|trivial|naive|noob|newbie|repeat|duplicate|long|unclear|confusing|wrong|misleading|incorrect|"
+    r"inaccurate|old\s+news|known)\b"
     r"|\s+if\s+I\s+(?:missed|overlooked|misunderstood|misread)\s+(?:something|it|this|that|the|your|an?)\b"
     r"|\s+if\s+I'?m\s+(?:missing|asking)\b"
-    r"|[\s,!.\u2014\u2013-]*(?:I|we)\s+(?:can't|cannot|can\s+not|won't|will\s+not|couldn't|could\s+not|am\s+not\s+able\s+to|"
+    r"|[\s,!.\u2014\u2013-]*(?:(?:I|we)\s+)?(?:can't|cannot|can\s+not|won't|will\s+not|couldn't|could\s+not|am\s+not\s+able\s+to|"
     r"won't\s+be\s+able\s+to|will\s+not\s+be\s+able\s+to|wasn't\s+able\s+to)\s+(?:make\s+it|attend|come|join|be\s+there|"
-    r"make\s+the|participate|be\s+at)\b"
+    r"make\s+the|participate|be\s+at|reproduce|replicate|help|answer|say|tell|comment|find|see|access|open)\b"
     r"|[\s,!.\u2014\u2013-]*(?:(?:a|one|another|one\s+more|just\s+a|quick|a\s+quick|silly|dumb|stupid|basic|newbie|noob|"
     r"naive)\s+){1,2}(?:\w+\s+)?question"
+    r"|\s*,?\s*I'?m\s+(?:out\s+of\s+(?:the\s+)?office|away|on\s+(?:leave|holiday|vacation)|travell?ing|"
+    r"not\s+available|unavailable)\b"
+    r"|\s+(?:that\s+)?you(?:'re|\s+are|\s+were|'ve\s+been|\s+have\s+been)\s+(?:feeling|not\s+feeling|sick|ill|unwell|"
+    r"going\s+through|having\s+a\s+(?:hard|rough|tough))\b"
     r"|\s*,?\s*(?:what|who|where|which|when|how|come\s+again|pardon|say\s+again|I\s+(?:don't|do\s+not|didn't|did\s+not)\s+"
     r"(?:follow|understand|get|catch|see|know)|I\s+missed\s+that|I'm\s+(?:not\s+sure|confused|lost)|not\s+sure|"
     r"no\s+idea|I\s+have\s+no\s+(?:idea|clue|experience)|can't\s+help|I\s+can't\s+help|I\s+wasn't\s+(?:more\s+)?clear|"
@@ -475,6 +498,7 @@ _SOCIAL_BEFORE = regex.compile(
     r"(?:\b(?:feel|feels|felt|feeling)\s+(?:(?:so|really|very|kind\s+of|a\s+bit|a\s+little)\s+)?"
     r"|\b(?:no\s+need\s+to|don't|do\s+not|never|nothing\s+to|no\s+reason\s+to|needn't|not|no)\s+(?:be\s+)?(?:\w+\s+)?"
     r"|\bno[,.!]\s*"
+    r"|\b(?:no\s+idea|not\s+sure|(?:don't|do\s+not)\s+know|can't\s+help|no\s+clue)[,.!]?\s*"
     r"|\b(?:he|she|they|someone|somebody|the\s+customer|the\s+client)\s+(?:\w+\s+)?"
     r"|\b(?:accept(?:ed|ing)?\s+(?:your|his|her|their)|(?:got|received|demanded|want|wanted)\s+(?:an?|your|his|her|their)"
     r"|(?:still\s+)?waiting\s+for\s+(?:an?|your|his|her|their))\s+)\Z",
@@ -496,8 +520,9 @@ _MISTAKE_PATTERNS: tuple[regex.Pattern[str], ...] = tuple(
     regex.compile(pattern, _I)
     for pattern in (
         r"(?<!kernel\s{1,3})\b(?:w?hoops|oopsie|oops)\b(?![\d_-])",
-        r"\b(?:my|our)\s+(?:own\s+|bad\s+|big\s+|huge\s+|terrible\s+|stupid\s+|silly\s+)?"
-        r"(?:bad|fault|mistakes?|blunder|oversight|screw-?up|mess-?up|slip-?up|goof|mix-?up|typos?)\b(?!\s+tolerance)",
+        r"\b(?:my|our)\s+bad(?=\s*(?:[.,;:!)\u2014\u2013-]|$))",  # "my bad" as an admission, not "my bad English"
+        r"\b(?:my|our)\s+(?:own\s+|big\s+|huge\s+|terrible\s+|stupid\s+|silly\s+)?"
+        r"(?:fault|mistakes?|blunder|oversight|screw-?up|mess-?up|slip-?up|goof|mix-?up|typos?)\b(?!\s+tolerance)",
         r"\b(?:my|our)\s+(?:own\s+|big\s+|huge\s+|terrible\s+|stupid\s+|silly\s+)?errors?" + _ERROR_END,
         _FIRST_PERSON + r"\s+(?:have\s+|had\s+|just\s+|also\s+|clearly\s+|obviously\s+|really\s+){0,2}made\s+(?!the\s+(?:[\w-]+\s+)?"
         r"mistake\s+of\b)(?:(?:a|an|some|several|two|three|few|one|the|same|this|that|another|serious|big|huge|major|"
@@ -505,13 +530,16 @@ _MISTAKE_PATTERNS: tuple[regex.Pattern[str], ...] = tuple(
         + _ERROR_END,
         r"\b(?:mistakes?|errors?)\s+(?:were|was|have\s+been|had\s+been|has\s+been)\s+made\b",
         r"\b(?:was|were|been|got|is|are)\s+(?:[\w'-]+\s+){0,2}?" + _SENT_VERBS + r"\s+(?:[\w'-]+\s+){0,4}?" + _IN_ERROR + r"\b",
-        r"\b(?:I|we)\s+(?:[\w']+\s+){0,1}?" + _SENT_VERBS + r"\s+(?:[\w'-]+\s+){0,4}?" + _IN_ERROR + r"\b",
+        _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,1}?" + _SENT_VERBS + r"\s+(?:[\w'-]+\s+){0,4}?" + _IN_ERROR + r"\b",
+        r"\b" + _SENT_VERBS + r"\s+(?:[\w'-]+\s+){0,4}?(?:in\s+error|by\s+(?:mistake|accident))\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?" + _ADVERBS + r"\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,3}?(?:sent|gave|given|quoted|listed|included|attached|linked|published|posted|"
         r"announced|stated|said|mentioned|wrote|charged|billed|shipped|delivered|e-?mailed|mailed|provided|reported|"
         r"printed|displayed|showed|shown|put|entered|typed|picked|chose|selected|deployed|pushed|merged|released|"
         r"scheduled|booked|assigned|labell?ed|named|invited|added)\s+(?:(?:you|out|it|them|your|the|a|an|some|with|us|"
         r"everyone|all\s+of\s+you|to)\s+){0,3}" + _BAD_THING + r"\b",
+        _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:sent|e-?mailed|mailed|delivered|shipped|forwarded|posted|invited|"
+        r"billed|charged)\s+(?:[\w'-]+\s+){0,4}?to\s+(?:the\s+)?" + _BAD_THING + r"\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?got\s+(?:[\w'-]+\s+){1,3}?wrong\b",
         r"\b(?:went\s+out|gone\s+out|was\s+sent|were\s+sent|been\s+sent|got\s+sent)\s+(?:[\w'-]+\s+){0,4}?" + _BAD_THING + r"\b",
         r"\b(?:previous|last|earlier|prior|yesterday's|today's|this\s+morning's|our|my|recent|above|original)\s+"
@@ -552,8 +580,9 @@ _MISTAKE_PATTERNS: tuple[regex.Pattern[str], ...] = tuple(
         r"\b(?:the\s+)?(?:fault|mistake|error)\s+(?:is|was|lies|lay|rests)\s+(?:(?:entirely|all|completely|squarely)\s+)?"
         r"(?:mine|ours|with\s+(?:me|us|our)|on\s+(?:me|us|our))\b",
         r"(?:\bI\b|\bwe\b|(?-i:\b[A-Z][a-z]+\b)|\bsomeone\b|\bsomebody\b|\bthe\s+team\b|\bour\s+\w+)\s+(?:[\w']+\s+)?"
-        r"forgot\s+(?:to\s+(?!mention|say|ask|add\s+that|tell\s+you|thank)|about\b)",
-        r"(?:^|[.!?]\s+|\n)\s*(?:oh,?\s+)?forgot\s+(?:to\s+)?(?:attach|include|add|send|cc|copy)\b",
+        # Not the everyday resend notes: "forgot to attach the file", "forgot to reply to all".
+        r"forgot\s+(?:to\s+(?!mention|say|ask|add\s+that|tell\s+you|thank|(?:also\s+)?attach|include\s+the\s+attachment|"
+        r"[\"']?(?:reply|cc|copy|bcc)\b)|about\b)",
         r"(?:^|\n)\s*(?:correction|erratum|errata|corrigendum)\s*[:!\u2014\u2013-]",
         r"\b(?:a|one|quick|small|minor|slight|important|brief)\s+correction\s+(?:to|on|regarding|re|about|:)",
         r"\bcorrection\s+(?:to|on|regarding|re|about)\s+(?:my|our|yesterday's|this\s+morning's|today's|the\s+previous|"
@@ -564,13 +593,18 @@ _MISTAKE_PATTERNS: tuple[regex.Pattern[str], ...] = tuple(
         r"\b(?:misprint(?:ed)?|misstat(?:ed|ement)|mislabell?ed)\b",
     )
 )
+# One pass over a window instead of one per pattern.
+_MISTAKE_ANY = regex.compile("|".join(f"(?:{p.pattern})" for p in _MISTAKE_PATTERNS), _I)
+
 # Sentences that only sound like a mistake: legal disclaimers and "if you ..." hypotheticals.
 _NOT_OURS = regex.compile(
-    r"^\s*(?:if\s+you|in\s+case\s+you|should\s+you)\b|\bintended\s+recipient|\bnot\s+the\s+(?:intended|named)\b|"
+    r"^\s*(?:if\s+(?:you|I|we)|in\s+case\s+you|should\s+you)\b|\bintended\s+recipient|\bnot\s+the\s+(?:intended|named)\b|"
     r"\b(?:received|receive|receiving)\s+this\s+(?:e-?mail|message|communication|transmission)\s+(?:[\w-]+\s+){0,3}?"
     r"(?:in\s+error|by\s+mistake)|\bconfidential",
     _I,
 )
+
+_HYPOTHETICAL = regex.compile(r"^\s*(?:if\s+you|in\s+case\s+you|should\s+you)\b", _I)
 
 # Whether an apology word is the sender's own apology, judged from the words before and after it.
 _ADVERB_RUN = r"(?:(?:so|very|really|truly|deeply|terribly|awfully|extremely|sincerely|genuinely|incredibly|most|quite|" \
@@ -578,7 +612,7 @@ _ADVERB_RUN = r"(?:(?:so|very|really|truly|deeply|terribly|awfully|extremely|sin
     r"want\s+to|wish\s+to|must|have\s+to|need\s+to|should|can\s+only|'d\s+like\s+to)\s+){0,3}"
 _SPEAKER_BEFORE = regex.compile(
     r"(?:\b(?:I|we)(?:'m|'re|\s+am|\s+are|\s+was|\s+were|\s+feel|\s+felt|\s+remain|'d|\s+would)?\s+" + _ADVERB_RUN +
-    r"|(?:^|[.!?:;(]|\n[ \t]*\n|[,.!?:;)][ \t]*\n|\s--?|\*)\s*(?:(?:so|very|really|truly|deeply|terribly|again|oh|ah|oops|whoops|and|but|also|ok|"
+    r"|(?:^|[.!?:;]|\n[ \t]*\n|[,.!?:;)][ \t]*\n|\s--?|\*)\s*(?:(?:so|very|really|truly|deeply|terribly|again|oh|ah|oops|whoops|and|but|also|ok|"
     r"okay|yes|um|hmm|doh|once\s+again|many|sincere|sincerest|deepest|humble|humblest|profuse|my|our|please\s+accept\s+"
     r"(?:my|our)|heartfelt|(?:my|our)\s+(?:sincere|sincerest|deepest|humble|humblest|profuse|heartfelt|honest|full|"
     r"unreserved)|apologies)[,!.]?\s+){0,3}"
@@ -588,11 +622,16 @@ _SPEAKER_BEFORE = regex.compile(
     r"|\bowe\s+(?:you|everyone|all\s+of\s+you|them|the\s+team)\s+(?:an?\s+)?(?:[\w-]+\s+)?)\Z",
     _I,
 )
-_APOLOGY_AFTER = regex.compile(r"^\s*(?:for|about|that|if|to\s+(?:all|everyone|you|those|anyone)|again|all)\b|^\s*[,;]?\s*but\b", _I)
+_APOLOGY_AFTER = regex.compile(
+    r"^\s*(?:for|about|that|if|to\s+(?:all|everyone|you|those|anyone)|again|all)\b|^\s*[,;]?\s*but\b|"
+    r"^\s*(?:[.!]|$)",  # closing a sentence: "We broke the build, sorry."
+    _I,
+)
 _QUOTE_OPEN = ('"', "\u201c", "\u2018", "\u00ab")
 _QUOTE_CLOSE = ('"', "\u201d", "\u2019", "\u00bb")
 
-_MAX_WINDOWS = 300
+_MAX_WINDOWS = 200
+_TIME_BUDGET = 0.25  # seconds per message; adversarial text stops being read, never stalls the relay
 _WINDOW = 240
 
 
@@ -637,6 +676,8 @@ def _is_own_apology(text: str, start: int, end: int, word: str) -> bool:
     """The sender apologising ("I'm sorry that", "Apologies for", "we regret"), not a sorry state or someone else."""
     if _inside_quotation(text, start) or _is_social(text, start, end, word):
         return False
+    if _search(_HYPOTHETICAL, _sentence_of(text, start, end)):
+        return False  # "If you do not wish to receive these, accept our apologies": a form letter, not an apology
     lowered = word.lower()
     if lowered.startswith("forgive"):
         return True
@@ -671,22 +712,24 @@ def _char_offsets(text: str, data: bytes, byte_offsets: Iterable[int]) -> Iterat
 
 
 def _mistake_in(text: str, start: int, end: int) -> bool:
-    for pattern in _MISTAKE_PATTERNS:
-        match = _search(pattern, text, start, end)
-        if match is None:
-            continue
-        if _inside_quotation(text, match.start()):
-            continue
-        if _search(_NOT_OURS, _sentence_of(text, match.start(), match.end())):
-            continue
-        return True
+    """Whether any mistake pattern matches in text[start:end] outside quotations, disclaimers and hypotheticals."""
+    try:
+        for match in _MISTAKE_ANY.finditer(text, start, end, timeout=MATCH_TIMEOUT):
+            if _inside_quotation(text, match.start()):
+                continue
+            if _search(_NOT_OURS, _sentence_of(text, match.start(), match.end())):
+                continue
+            return True
+    except TimeoutError:
+        return False
     return False
 
 
 def detect_language(text: str) -> LanguageVerdict:
     """Apology or mistake language in the sender's new words, social "sorry"s excepted."""
     data = text.encode("utf-8", "surrogatepass").lower()
-    offsets = sorted(anchor_offsets(data))
+    # Anchors come in text order; windows past _MAX_WINDOWS are never looked at, so stop collecting early.
+    offsets = sorted(itertools.islice(anchor_offsets(data), _MAX_WINDOWS * 20))
     if not offsets:
         return LanguageVerdict(False, False)
     # Curly apostrophes are common in mail; the patterns are written with straight ones (same length).
@@ -698,11 +741,12 @@ def detect_language(text: str) -> LanguageVerdict:
     oops = apology = False
     covered_until = -1
     windows = 0
+    deadline = time.monotonic() + _TIME_BUDGET
     for position in positions:
         if position < covered_until:
             continue
         windows += 1
-        if windows > _MAX_WINDOWS:
+        if windows > _MAX_WINDOWS or time.monotonic() > deadline:
             break
         start, end = max(0, position - _WINDOW), min(len(text), position + _WINDOW)
         covered_until = end - 60

@@ -21,6 +21,8 @@ from checks.model import Address, ParsedMessage
 MAX_PARSE_BYTES = 4 * 1024 * 1024
 # Decoded bytes of the chosen text part that are checked; the rest is not read.
 MAX_TEXT_BYTES = 2 * 1024 * 1024
+# HTML is converted by a Python tokenizer; past this size the rest of the markup is not read.
+MAX_HTML_CHARS = 1024 * 1024
 # Depth and part-count limits for the MIME walk (a message can nest parts adversarially).
 MAX_MIME_DEPTH = 30
 MAX_MIME_PARTS = 2000
@@ -109,10 +111,15 @@ def decode_bytes(data: bytes, charset: str | None, content_type: str = "") -> st
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if codec not in ("utf-8", "utf-8-sig"):
+        try:
+            # A declared multi-byte charset with a few broken sequences is still mostly right.
+            return data.decode(codec, errors="replace")
+        except (LookupError, ValueError):
+            pass
     try:
-        # A declared multi-byte charset with a few broken sequences is still mostly right.
-        return data.decode(codec, errors="replace")
-    except (LookupError, ValueError):
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
         return data.decode("latin-1")
 
 
@@ -293,12 +300,14 @@ class _HtmlText:
         self.tracked: list[tuple[str, str, int]] = []
         self.open_counts: dict[str, int] = {}
         self.stopped = False
+        self.nbsp_only = False  # the current block held only a no-break space: Outlook's blank line
 
     def newline(self, force: bool = False) -> None:
         """End the current line; a forced break (<br>) also records an empty line."""
         line = "".join(self.current).strip()
         self.current = []
-        prefix = "> " * self.quote_depth
+        self.nbsp_only = False
+        prefix = "> " if self.quote_depth else ""  # one marker is enough; nesting depth is not kept
         if line:
             self.lines.append(prefix + line)
         elif force:
@@ -307,11 +316,16 @@ class _HtmlText:
     def block_break(self) -> None:
         if "".join(self.current).strip():
             self.newline()
+        elif self.nbsp_only:
+            self.newline(force=True)
 
     def data(self, text: str) -> None:
         if self.stopped or not text:
             return
-        text = html.unescape(text)
+        if "&" in text:
+            text = html.unescape(text)
+        if "\u00a0" in text and not text.strip():
+            self.nbsp_only = True
         if self.pre_depth:
             parts = text.replace("\r\n", "\n").split("\n")
             for index, part in enumerate(parts):
@@ -322,7 +336,10 @@ class _HtmlText:
             self.current.append(_SPACE_RUN.sub(" ", text))
 
     def start(self, name: str, attrs: str, self_closing: bool) -> None:
-        marks = " ".join(m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(attrs)).lower()
+        lowered_attrs = attrs.lower()
+        marks = ""
+        if "class" in lowered_attrs or "id" in lowered_attrs:
+            marks = " ".join(m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(attrs)).lower()
         if marks and any(marker in marks for marker in _STOP_MARKERS):
             self.block_break()
             self.stopped = True
@@ -437,11 +454,14 @@ _FORWARD_MARKER = regex.compile(
     r"^\s*begin\s+forwarded\s+message\s*:?\s*$",
     regex.IGNORECASE,
 )
-_HEADER_FROM = regex.compile(r"^\s*[*>]*\s*(?:from|von|de|da|van|från|fra|od|от)\s*\*?\s*:\s*\*?\s*\S", regex.IGNORECASE)
+_HEADER_FROM = regex.compile(
+    r"^\s*[*>]*\s*(?:from|von|de|da|van|från|fra|od|от|发件人|寄件者|寄件人|差出人|보낸\s*사람)\s*\*?\s*[:：]\s*\*?\s*\S",
+    regex.IGNORECASE,
+)
 _HEADER_SENT = regex.compile(
     r"^\s*\*?\s*(?:sent|date|gesendet|datum|envoyé|enviado|inviato|verzonden|skickat|sendt|wysłano|отправлено|"
     r"to|an|à|a|para|aan|till|til|do|кому|subject|betreff|objet|asunto|oggetto|onderwerp|ämne|emne|temat|тема|"
-    r"cc)\s*\*?\s*:",
+    r"cc|发送时间|发送日期|日期|收件人|抄送|主题|傳送時間|收件者|副本|主旨|送信日時|宛先|件名|받는\s*사람|보낸\s*날짜|날짜|제목)\s*\*?\s*[:：]",
     regex.IGNORECASE,
 )
 _SEPARATOR = regex.compile(r"^\s*(?:_{8,}|-{8,}|={8,})\s*$")
@@ -451,6 +471,11 @@ _LIST_FOOTER = regex.compile(
     regex.IGNORECASE,
 )
 # Footers that list software appends below the sender's words (Google Groups, Yahoo Groups, Mailman).
+_FOOTER_WORDS = ("receiv", "unsubscribe", "yahoo")
+_FORWARD_WORDS = (
+    "original", "forward", "ursprüngliche", "weitergeleitet", "origine", "transféré", "reenviado", "inoltrato",
+    "oorspronkelijk", "doorgestuurd", "meddelande",
+)
 _GROUPS_FOOTER = regex.compile(
     r"^\s*(?:you\s+received\s+this\s+(?:message|email)\s+because\s+you\s+are\s+subscribed|"
     r"to\s+unsubscribe\s+from\s+this\s+(?:group|list)|your\s+use\s+of\s+yahoo!?\s+groups\s+is\s+subject)",
@@ -460,11 +485,13 @@ _ON_START = regex.compile(
     r"^\s*(?:on|am|le|el|il|op|em|w\s+dniu|den|på|dne|в)\b", regex.IGNORECASE
 )
 _WROTE_END = regex.compile(
-    r"(?:wrote|writes|schrieb|schreibt|a\s+écrit|escribió|ha\s+scritto|schreef|escreveu|napisał|skrev|"
-    r"kirjoitti|пишет|написал|написала|napsal)\s*:?\s*$",
+    r"(?:wrote|writes|said|schrieb|schreibt|a\s+écrit|escribió|ha\s+scritto|schreef|escreveu|napisał|skrev|"
+    r"kirjoitti|пишет|написал|написала|napsal)\s*\*?\s*:?\s*$|"
+    # German, Dutch and Nordic clients put the name after the verb: "Am ... schrieb Dana <d@x>:"
+    r"(?:schrieb|schreef|skrev|napisał|napsal|kirjoitti)\s+[^\n]{1,160}:\s*$",
     regex.IGNORECASE,
 )
-_WROTE_WORDS = ("wrote", "writes", "schrieb", "écrit", "escribió", "scritto", "schreef", "escreveu", "napisa",
+_WROTE_WORDS = ("wrote", "writes", "said", "schrieb", "écrit", "escribió", "scritto", "schreef", "escreveu", "napisa",
                 "skrev", "kirjoitti", "пишет", "написа", "napsal")
 _VALEDICTION = (
     r"(?:best|best\s+regards|best\s+wishes|kind\s+regards|kindest\s+regards|warm\s+regards|warmest\s+regards|"
@@ -493,11 +520,15 @@ _GREETING_WORD = regex.compile(
     regex.IGNORECASE,
 )
 _GROUP_WORDS = frozenset(
-    "all team everyone everybody folks colleagues friends guys y'all yall people both there crew gang".split()
+    "all team everyone everybody folks colleagues friends guys y'all yall people both there crew gang customers "
+    "clients members subscribers users partners teammates list readers".split()
 )
 _GREETING_TAIL_WORDS = _GROUP_WORDS | {"and", "&", "again", "you", "of", "the", "dear", "my", "our", "to"}
 _WORD_SPLIT = regex.compile(r"[\s,&/]+")
 _NAME_WORD = regex.compile(r"^[A-Z][\w.'’-]*$")
+
+
+_ON_WORDS = frozenset({"on", "am", "le", "el", "il", "op", "em", "w", "den", "på", "dne", "в"})
 
 
 def _is_attribution(lines: list[str], index: int) -> tuple[int, bool]:
@@ -506,6 +537,11 @@ def _is_attribution(lines: list[str], index: int) -> tuple[int, bool]:
     if len(line) > 400:
         return 0, False
     lowered = line.lower()
+    tail = lowered.rstrip(" \t*:")
+    # Cheap tests first: almost no line is an attribution, and this runs on every line of every body.
+    if not (lowered.rstrip().endswith((":", "：")) or tail.endswith(_WROTE_WORDS) or tail.split(None, 1)[:1] and
+            tail.split(None, 1)[0] in _ON_WORDS):
+        return 0, False
     joined = line
     span = 1
     if not any(word in lowered for word in _WROTE_WORDS):
@@ -519,7 +555,14 @@ def _is_attribution(lines: list[str], index: int) -> tuple[int, bool]:
             return 0, False
     if not _WROTE_END.search(joined, timeout=0.05):
         return 0, False
-    return span, bool(_ON_START.match(joined))
+    # "On Monday the CEO said:" may introduce the sender's own words; only "wrote" forms end the new text.
+    strong = bool(_ON_START.match(joined)) and not joined.rstrip(" :*\t").lower().endswith("said")
+    return span, strong
+
+
+def _is_quote_line(line: str) -> bool:
+    """A quoted line: '>' quotes, and the '| ' style some clients use."""
+    return line.lstrip().startswith((">", "|"))
 
 
 def _next_nonblank(lines: list[str], index: int) -> int:
@@ -536,7 +579,7 @@ def _cut_quoted(lines: list[str]) -> list[str]:
     while index < len(lines):
         line = lines[index]
         stripped = line.strip()
-        if stripped.startswith(">"):
+        if _is_quote_line(stripped):
             if not in_quote and out and out[-1].strip():
                 out.append("")
             in_quote = True
@@ -548,13 +591,25 @@ def _cut_quoted(lines: list[str]) -> list[str]:
             index += 1
             continue
         in_quote = False
-        if _FORWARD_MARKER.match(line, timeout=0.05) or _GROUPS_FOOTER.match(line, timeout=0.05):
+        lowered = stripped.lower()
+        if any(word in lowered for word in _FOOTER_WORDS) and _GROUPS_FOOTER.match(line, timeout=0.05):
             break
-        if _HEADER_FROM.match(line) and _looks_like_header_block(lines, index):
+        forward = any(word in lowered for word in _FORWARD_WORDS) and _FORWARD_MARKER.match(line, timeout=0.05)
+        header_block = (
+            not forward
+            and (":" in stripped or "：" in stripped)
+            and _HEADER_FROM.match(line)
+            and _looks_like_header_block(lines, index)
+        )
+        if forward or header_block:
+            if _inline_reply_follows(out, lines, index, line):
+                # Outlook Express style: the original's header block on top, the reply interleaved with '>' quotes.
+                index = _skip_header_block(lines, index + (1 if forward else 0))
+                continue
             if out and _SEPARATOR.match(out[-1]):
                 out.pop()
             break
-        if _SEPARATOR.match(line):
+        if stripped[0] in "_-=" and _SEPARATOR.match(line):
             following = " ".join(lines[index + 1: index + 7])
             start = _next_nonblank(lines, index + 1)
             if (start < len(lines) and _HEADER_FROM.match(lines[start]) and _looks_like_header_block(lines, start)) or (
@@ -564,7 +619,7 @@ def _cut_quoted(lines: list[str]) -> list[str]:
         span, strong = _is_attribution(lines, index)
         if span:
             after = _next_nonblank(lines, index + span)
-            if after < len(lines) and lines[after].lstrip().startswith(">"):
+            if after < len(lines) and _is_quote_line(lines[after]):
                 index += span
                 continue
             if strong:
@@ -572,6 +627,22 @@ def _cut_quoted(lines: list[str]) -> list[str]:
         out.append(line)
         index += 1
     return out
+
+
+def _inline_reply_follows(out: list[str], lines: list[str], index: int, line: str) -> bool:
+    """An "Original Message" block with nothing new above it and '>' quotes below: the reply is inline."""
+    if any(previous.strip() and not _SEPARATOR.match(previous) for previous in out):
+        return False
+    if "forward" in line.lower() or "weitergeleitet" in line.lower():
+        return False
+    return any(_is_quote_line(following) for following in lines[index + 1: index + 200])
+
+
+def _skip_header_block(lines: list[str], index: int) -> int:
+    """Index of the first line after a From:/Sent:/To:/Subject: block (it ends at a blank or '>' line)."""
+    while index < len(lines) and lines[index].strip() and not _is_quote_line(lines[index]):
+        index += 1
+    return index
 
 
 def _looks_like_header_block(lines: list[str], index: int) -> bool:
@@ -670,7 +741,10 @@ def _is_greeting(line: str, first: bool) -> bool:
         words = [w for w in _WORD_SPLIT.split(tail) if w]
         if len(words) > 6:
             return False
-        if not ends_with_mark and len(words) > 3:
+        if ends_with_mark:
+            # "Hello platform folks," - any short run of words closed by a comma or dash is a salutation.
+            return all(regex.fullmatch(r"[^\W\d_][\w.'’-]*", w) for w in words)
+        if len(words) > 3:
             return False
         return all(_NAME_WORD.match(w) or w.lower() in _GREETING_TAIL_WORDS or w.lower().endswith("team") for w in words)
     if not first or not ends_with_mark:
@@ -776,7 +850,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     part, is_html = _body_part(message)
     body = _part_text(part) if part is not None else ""
     if is_html:
-        body = html_to_text(body)
+        body = html_to_text(body[:MAX_HTML_CHARS])
     text, signature, greetings = extract_new_text(body, sender_words)
 
     references = tuple(_MSG_ID.findall(headers.get("references", ""))) or tuple(headers.get("references", "").split())

@@ -372,8 +372,12 @@ def build_bounce(
     hold_days: int | None = None,
     arrival: datetime | None = None,
     recipients_label: str | None = None,
+    override_ignored: bool = False,
 ) -> bytes:
-    """The annotated bounce for a held message: multipart/report (human report, delivery-status, original)."""
+    """The annotated bounce for a held message: multipart/report (human report, delivery-status, original).
+
+    `override_ignored`: the message carried an override header that the team does not honour; say so.
+    """
     if not mail_from.strip().strip("<>"):
         raise ValueError("a bounce needs a sender to go back to (null sender given)")
     original = original_headers(raw)
@@ -396,6 +400,7 @@ def build_bounce(
         "override_header": OVERRIDE_HEADER,
         "hold_days": hold_days or 0,
         "original_attached": len(raw) <= MAX_ATTACHED_ORIGINAL,
+        "override_ignored": override_ignored,
     }
     environment = template_environment()
     plain = environment.get_template("bounce.txt.j2").render(context)

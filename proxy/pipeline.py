@@ -12,6 +12,7 @@ from proxy.config import Config, TeamFile
 
 OVERRIDE_HEADER = "X-Oops-Override"
 SAME_DAY_RULE = "same-day-solution"
+OVERRIDE_WITHOUT_REASON = "override header without a reason"
 
 
 class Action(str, enum.Enum):
@@ -39,9 +40,17 @@ class Decision:
     def rules(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.rule for f in self.findings))
 
+    @property
+    def override_refused(self) -> bool:
+        """Refused because the sender overrode a hold with an empty reason (the proxy says so, not the findings)."""
+        return self.action is Action.REJECT and self.override_reason == ""
+
 
 def decide(report: Report, team: TeamFile, override_reason: str | None = None) -> Decision:
-    """Turn a check report into an action according to the team's mode and options (SPEC section 2, "decide")."""
+    """Turn a check report into an action according to the team's mode and options (SPEC section 2, "decide").
+
+    `override_reason` is the X-Oops-Override header's value: None when absent, "" when present but blank.
+    """
     findings = report.findings
     blocking = report.blocking
     if not blocking:
@@ -56,6 +65,10 @@ def decide(report: Report, team: TeamFile, override_reason: str | None = None) -
     if team.mode == "audit":
         return Decision(Action.DELIVER, findings, f"audit mode ({reason})", team.name, report, would_have=enforced)
     if override_reason is not None and enforced is not Action.DEFER and team.allow_override:
+        if not override_reason.strip():
+            # The header is there but says nothing: refuse, so the sender learns the reason is required.
+            return Decision(Action.REJECT, findings, OVERRIDE_WITHOUT_REASON, team.name, report,
+                            would_have=enforced, override_reason="")
         return Decision(Action.DELIVER, findings, "released by sender override", team.name, report,
                         would_have=enforced, override_reason=override_reason)
     return Decision(enforced, findings, reason, team.name, report)

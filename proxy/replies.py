@@ -33,6 +33,29 @@ REPLY_LOCAL_ERROR = "451 4.3.0 Temporary local problem, try again later"
 # Outcomes of a check.
 REPLY_HELD = "250 2.0.0 held for review: {id}"
 REPLY_DEFERRED = "250 2.0.0 deferred until {when}: {id}"
+# An override header with nothing after the colon on a message that would be held: the reason is the point
+# of an override (it is recorded for the team), so an empty one is refused rather than taken as "no override".
+REPLY_OVERRIDE_NEEDS_REASON = ("550 5.7.1 Not sent: the X-Oops-Override header needs a reason after the colon"
+                               " (why this may go out as written); add one, or fix the message and send it again")
+
+# Release by replying to a bounce. The release address is checked at RCPT time and the reply never goes upstream.
+REPLY_RELEASED = "250 2.0.0 released: {id}"
+REPLY_RELEASE_SEPARATELY = ("550 5.7.1 A release reply must go to the release address alone: send it on its own"
+                            " and mail the other recipients separately")
+# 452 rather than 550: RFC 5321 clients send the recipients refused this way in a later transaction.
+REPLY_RELEASE_ONE_AT_A_TIME = "452 4.5.3 One release address per message, send the next release reply separately"
+REPLY_RELEASE_MALFORMED = "550 5.7.1 Nothing released: this is not a release address issued by this proxy"
+REPLY_RELEASE_FORGED = ("550 5.7.1 Nothing released: the release address was not signed by this proxy"
+                        " or has been altered")
+REPLY_RELEASE_EXPIRED = "550 5.7.1 Nothing released: the release address for {id} has expired"
+REPLY_RELEASE_WRONG_SENDER = ("550 5.7.1 Nothing released: only the original sender of {id} can release it,"
+                              " reply from that address")
+REPLY_RELEASE_REPLAYED = "550 5.7.1 Nothing released: this release address was already used for {id}"
+REPLY_RELEASE_NOT_HELD = "550 5.7.1 Nothing released: {id} is no longer waiting for review"
+REPLY_RELEASE_NO_REASON = ("550 5.7.1 Nothing released: write the reason for releasing {id} on the first line"
+                           " of your reply, above the quoted text")
+REPLY_RELEASE_NOT_ALLOWED = ("550 5.7.1 Nothing released: your team does not allow held messages to go out"
+                             " unchanged; edit {id} and send it again")
 
 # Multi-line refusal for on_block = "reject" (and, until the store exists, for hold and defer).
 REJECT_CODE = "550"
@@ -55,6 +78,15 @@ def held(message_id: str) -> str:
 
 def deferred(message_id: str, when: str) -> str:
     return REPLY_DEFERRED.format(id=message_id, when=when)
+
+
+def released(message_id: str) -> str:
+    return REPLY_RELEASED.format(id=message_id)
+
+
+def release_refused(template: str, message_id: str | None) -> str:
+    """One of the REPLY_RELEASE_* refusals, naming the held message when the token told us which it was."""
+    return template.format(id=reply_safe(message_id or "the held message", 60))
 
 
 def reply_safe(text: str, limit: int = MAX_REPLY_TEXT) -> str:

@@ -9,6 +9,7 @@ import logging
 import re
 import secrets
 import signal
+import sqlite3
 import sys
 import time
 import traceback
@@ -21,10 +22,22 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, _AuthMechAttr, login_always_f
 
 from checks.model import Check
 from proxy import replies
+from proxy.actions import Actions, OpenHolds, Submission, message_ids, smtp_options
 from proxy.config import DEFAULT_TEAM, Config, ConfigError, TeamFile, load_config
-from proxy.events import VERDICT_AUDIT, VERDICT_DELIVERED, VERDICT_OVERRIDDEN, VERDICT_REJECTED
+from proxy.events import (
+    VERDICT_AUDIT,
+    VERDICT_DEFERRED,
+    VERDICT_DELIVERED,
+    VERDICT_HELD,
+    VERDICT_OVERRIDDEN,
+    VERDICT_REJECTED,
+)
 from proxy.pipeline import OVERRIDE_HEADER, Action, Decision, evaluate, prefilter
+from proxy.recorder import Recorder
 from proxy.relay import MaildirRelay, Relay, Reply, SmtpRelay, Transaction, make_relay
+from proxy.release import KeyFileError, key_path, load_or_create_key, parse_release_address, release_base
+from proxy.scheduler import OutboxWorker, Scheduler
+from proxy.store import AsyncStore, SqliteStore
 
 log = logging.getLogger("oopsguard.proxy")
 
@@ -102,15 +115,26 @@ _SIMPLE_PATH = re.compile(rf"<({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z
 
 _FROM = b"from"
 _OVERRIDE = OVERRIDE_HEADER.lower().encode("ascii")
-_WANTED_HEADERS = frozenset({_FROM, _OVERRIDE})
+_IN_REPLY_TO = b"in-reply-to"
+_REFERENCES = b"references"
+_WANTED_HEADERS = frozenset({_FROM, _OVERRIDE, _IN_REPLY_TO, _REFERENCES})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class GuardEnvelope(Envelope):
-    """aiosmtpd's envelope plus the upstream transaction opened for it."""
+    """aiosmtpd's envelope plus the upstream transaction opened for it, or the release token it carries."""
 
     def __init__(self) -> None:
         super().__init__()
         self.upstream: Transaction | None = None
+        # MAIL accepted without opening the upstream yet (the sender has held mail and may be replying to
+        # a bounce): the upstream transaction is opened at the first ordinary recipient.
+        self.lazy_upstream = False
+        # A reply to a bounce's release address: handled here at DATA, never relayed.
+        self.release_token: str | None = None
 
 
 class _InitRecipe:
@@ -320,6 +344,13 @@ class GuardHandler:
         smtputf8 = envelope.smtp_utf8
         if not smtputf8 and not address.isascii():
             return replies.REPLY_NEEDS_SMTPUTF8
+        if address in self.guard.holds:
+            # This sender has mail held for review, so this may be a release reply, which must not open an
+            # upstream transaction: decide at the first recipient. Everyone else keeps the mirrored MAIL.
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+            envelope.lazy_upstream = True
+            return replies.REPLY_MAIL_OK
         reply, transaction = await self.guard.relay.begin(
             address, smtputf8=smtputf8, eight_bit="BODY=8BITMIME" in mail_options)
         if transaction is not None:
@@ -334,9 +365,18 @@ class GuardHandler:
             return replies.REPLY_TOO_MANY_RCPTS
         if not envelope.smtp_utf8 and not address.isascii():
             return replies.REPLY_NEEDS_SMTPUTF8
+        token = self.guard.release_token_of(address)
+        if token is not None or envelope.release_token is not None:
+            return await self._release_recipient(envelope, address, token)
         transaction = envelope.upstream
         if transaction is None:
-            return replies.REPLY_UPSTREAM_LOST
+            if not envelope.lazy_upstream or envelope.mail_from is None:
+                return replies.REPLY_UPSTREAM_LOST
+            reply, transaction = await self.guard.relay.begin(
+                envelope.mail_from, smtputf8=envelope.smtp_utf8, eight_bit="BODY=8BITMIME" in envelope.mail_options)
+            if transaction is None:
+                return reply.line()
+            envelope.upstream, envelope.lazy_upstream = transaction, False
         # Forwarded as the client sends it, so a recipient the upstream refuses is refused now, with its code.
         reply = await transaction.add_recipient(address)
         if reply.ok:
@@ -344,10 +384,25 @@ class GuardHandler:
             envelope.rcpt_options.extend(rcpt_options)
         return reply.line()
 
+    async def _release_recipient(self, envelope: GuardEnvelope, address: str, token: str | None) -> str:
+        """A release address is the only recipient of its transaction, and nothing of it goes upstream."""
+        if token is None or (envelope.rcpt_tos and envelope.release_token is None):
+            return replies.REPLY_RELEASE_SEPARATELY  # mixing a release reply with ordinary recipients
+        if envelope.release_token is not None:
+            return replies.REPLY_RELEASE_ONE_AT_A_TIME
+        transaction, envelope.upstream, envelope.lazy_upstream = envelope.upstream, None, False
+        if transaction is not None:
+            await transaction.abort()
+        envelope.release_token = token
+        envelope.rcpt_tos.append(address)
+        return replies.REPLY_RCPT_OK
+
     async def handle_DATA(self, server: GuardSMTP, session: Session, envelope: GuardEnvelope) -> str:
         started = time.perf_counter()
         message_id = new_message_id()
         raw = envelope.original_content or b""
+        if envelope.release_token is not None:
+            return await self._release(envelope, raw, message_id, started)
         team_name = "-"
         config = self.guard.config
         try:
@@ -366,7 +421,7 @@ class GuardHandler:
             await self._abort(envelope)
             return replies.REPLY_CHECK_FAILED
         try:
-            reply, verdict = await self.act(decision, server, session, envelope, message_id, raw)
+            reply, verdict = await self.act(decision, team, session, envelope, message_id, raw)
         except Exception as error:
             _log_failure(message_id, team_name, "delivery failed", error)
             await self._abort(envelope)
@@ -376,31 +431,61 @@ class GuardHandler:
                  (time.perf_counter() - started) * 1000)
         return reply
 
-    async def act(self, decision: Decision, server: GuardSMTP, session: Session, envelope: GuardEnvelope,
+    def _trace(self, session: Session, envelope: GuardEnvelope, message_id: str) -> bytes:
+        protocol = ("UTF8SMTP" if envelope.smtp_utf8 else "ESMTP") if session.extended_smtp else "SMTP"
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        return trace_header(session.host_name, peer, self.guard.trace_hostname, protocol, message_id)
+
+    async def act(self, decision: Decision, team: TeamFile, session: Session, envelope: GuardEnvelope,
                   message_id: str, raw: bytes) -> tuple[str, str]:
         """Carry out a decision; returns the SMTP reply and the verdict for the log."""
+        actions = self.guard.actions
         if decision.action is Action.DELIVER:
             transaction = envelope.upstream
             envelope.upstream = None
             if transaction is None:
                 return replies.REPLY_UPSTREAM_LOST, VERDICT_DELIVERED
-            protocol = ("UTF8SMTP" if envelope.smtp_utf8 else "ESMTP") if session.extended_smtp else "SMTP"
-            peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
-            trace = trace_header(session.host_name, peer, self.guard.trace_hostname, protocol, message_id)
-            answer: Reply = await transaction.send(trace + raw)
+            data = self._trace(session, envelope, message_id) + raw
+            answer: Reply = await transaction.send(data)
             if decision.override_reason is not None:
                 verdict = VERDICT_OVERRIDDEN
             elif decision.would_have is not None:
                 verdict = VERDICT_AUDIT
             else:
                 verdict = VERDICT_DELIVERED
+            if answer.ok:  # recorded once it really went out; a 4xx is retried by the client and decided again
+                actions.delivered(decision, self._submission(envelope, message_id, data), verdict)
             return answer.line(), verdict
-        # HOLD and DEFER: this is where the store (proxy/store.py) will keep the message durably and answer
-        # replies.held(id) / replies.deferred(id, when). Until it is wired in, they are refused like
-        # on_block = "reject": nothing may be acknowledged that was neither relayed nor durably stored.
         await self._abort(envelope)
-        return replies.rejection(decision.findings, message_id, deferred_only=decision.action is Action.DEFER), \
-            VERDICT_REJECTED
+        if decision.action is Action.REJECT:
+            actions.record(decision, VERDICT_REJECTED)
+            if decision.override_refused:
+                return replies.REPLY_OVERRIDE_NEEDS_REASON, VERDICT_REJECTED
+            return replies.rejection(decision.findings, message_id), VERDICT_REJECTED
+        submission = self._submission(envelope, message_id, self._trace(session, envelope, message_id) + raw)
+        if decision.action is Action.DEFER:
+            return await actions.defer(decision, submission, team), VERDICT_DEFERRED
+        # An override the team does not honour is ignored; the bounce says so.
+        ignored = not team.allow_override and _OVERRIDE in header_fields(raw, frozenset({_OVERRIDE}))
+        return await actions.hold(decision, submission, team, override_ignored=ignored), VERDICT_HELD
+
+    @staticmethod
+    def _submission(envelope: GuardEnvelope, message_id: str, data: bytes) -> Submission:
+        return Submission(message_id, envelope.mail_from or "<>", tuple(envelope.rcpt_tos),
+                          smtp_options(envelope.smtp_utf8, envelope.mail_options), data)
+
+    async def _release(self, envelope: GuardEnvelope, raw: bytes, message_id: str, started: float) -> str:
+        """DATA of a release reply: verified and carried out by Actions; nothing is relayed from here."""
+        assert envelope.release_token is not None
+        try:
+            reply = await self.guard.actions.release_by_reply(envelope.release_token, envelope.mail_from or "",
+                                                              raw, message_id)
+        except Exception as error:
+            _log_failure(message_id, "-", "release failed", error)
+            return replies.REPLY_LOCAL_ERROR
+        log.info("id=%s team=- verdict=release-reply reply=%s ms=%.1f", message_id, reply[:3],
+                 (time.perf_counter() - started) * 1000)
+        return reply
 
     async def _abort(self, envelope: GuardEnvelope) -> None:
         transaction, envelope.upstream = envelope.upstream, None
@@ -424,8 +509,21 @@ class GuardServer:
     """The proxy service: listening socket, sessions, worker threads for checks, and the upstream relay."""
 
     def __init__(self, config: Config, *, checks: list[Check] | None = None, relay: Relay | None = None,
-                 evaluator: Evaluator = evaluate) -> None:
+                 evaluator: Evaluator = evaluate, clock: Callable[[], datetime] | None = None) -> None:
         self.config = config
+        # The clock of every time-dependent step (hold times, due times, expiry, token expiry, retries):
+        # tests replace it to move time forward.
+        self.now: Callable[[], datetime] = clock or _utcnow
+        self.store: AsyncStore | None = None  # opened by start()
+        self.release_key = b""
+        self.release_base: tuple[str, str] = ("", "")
+        self._release_prefix = ""
+        self._release_suffix = ""
+        self.holds = OpenHolds()
+        self.recorder = Recorder()
+        self.actions = Actions(self)
+        self.outbox = OutboxWorker(self)
+        self.scheduler = Scheduler(self)
         if checks is None:
             from checks.registry import default_registry
 
@@ -435,6 +533,7 @@ class GuardServer:
         self.evaluator = evaluator
         self.sessions: set[GuardSMTP] = set()
         self.draining = False
+        self.stopped = False
         self.checks_in_progress = 0  # full checks running in worker threads right now
         self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         self._allowed_cache: dict[str, bool] = {}
@@ -452,12 +551,25 @@ class GuardServer:
         self._allowed_cache = {}
         self.teams_have_senders = any(team.senders for team in config.teams.values())
         self.trace_hostname = _printable(config.proxy.hostname)
+        self.release_base = release_base(config)
+        local, domain = self.release_base
+        self._release_prefix = local.lower() + "+"
+        self._release_suffix = "@" + domain.lower()
+
+    def release_token_of(self, address: str) -> str | None:
+        """The token when `address` is one of our release addresses, else None (cheap for every other address)."""
+        lowered = address.lower()
+        if not (lowered.endswith(self._release_suffix) and lowered.startswith(self._release_prefix)):
+            return None
+        return parse_release_address(address, self.release_base[0])
 
     def reload(self, config: Config) -> None:
         """Apply a new configuration (SIGHUP) to new sessions and messages without dropping connections."""
         old = self.config
         if config.proxy.listen != old.proxy.listen:
             log.warning("proxy.listen changed to %s: restart the service to listen there", config.proxy.listen)
+        if (config.main.store.path, config.main.store.key_file) != (old.main.store.path, old.main.store.key_file):
+            log.warning("store.path or store.key_file changed: restart the service to use them")
         self.config = config
         self._derive(config)
         relay_settings = ("upstream", "upstream_timeout", "upstream_connections", "hostname")
@@ -504,10 +616,17 @@ class GuardServer:
                 return ordinary
         if headers is None:
             headers = header_fields(raw, _WANTED_HEADERS)
-        # An empty override header means no override: the message is checked as usual.
-        override = headers.get(_OVERRIDE, "").strip() or None
+        # None when there is no override header; "" when it is there but empty (refused if it would matter).
+        override = headers.get(_OVERRIDE)
+        if override is not None:
+            override = override.strip()
+        # A follow-up: when did its thread's first oops notice go out (the same-day-solution rule needs it)?
+        thread_keys = list(dict.fromkeys(message_ids(headers.get(_IN_REPLY_TO, ""))
+                                         + message_ids(headers.get(_REFERENCES, ""))))
+        first_notice = await self.actions.first_notice(thread_keys) if thread_keys else None
         work = functools.partial(self.evaluator, raw, self.config, self.checks, team,
-                                 envelope_recipients=recipients, override_reason=override)
+                                 envelope_recipients=recipients, override_reason=override,
+                                 thread_first_notice=first_notice)
         self.checks_in_progress += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, work)
@@ -528,17 +647,44 @@ class GuardServer:
         )
 
     async def start(self) -> tuple[str, int]:
-        """Listen on `proxy.listen` (port 0 picks a free port); returns the address actually bound."""
+        """Open the store, start the workers, then listen on `proxy.listen` (port 0 picks a free port).
+
+        Returns the address actually bound. Raises OSError, sqlite3.Error or KeyFileError when the maildir,
+        the store or the release key cannot be used.
+        """
         if isinstance(self.relay, MaildirRelay):
             self.relay.ensure()
+        store = self.config.main.store
+        self.store = AsyncStore(await asyncio.to_thread(SqliteStore, store.path))
+        self.release_key = await asyncio.to_thread(load_or_create_key, key_path(self.config))
+        await self.holds.refresh(self.store)
+        self.recorder.start(self.store)
+        self.outbox.start()
+        self.scheduler.start()
+        # Before listening, so no new hold can race with it: bounces lost by a crash after their 250.
+        await self.actions.recover_notices()
         host, _, port = self.config.proxy.listen.rpartition(":")
         self._server = await asyncio.get_running_loop().create_server(
             self._make_protocol, host=host.strip("[]"), port=int(port))
         bound = self._server.sockets[0].getsockname()
         return bound[0], bound[1]
 
+    async def settle(self) -> None:
+        """Finish background work now: bounces being built, events not yet written, due outbox items.
+
+        For tests and shutdown; the workers do the same on their own a moment later.
+        """
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.recorder.flush()
+        if self.store is not None:
+            await self.outbox.run_once()
+
     async def stop(self, grace: float = DEFAULT_GRACE) -> None:
         """Stop accepting, let transactions in flight finish (up to `grace` seconds), then close everything."""
+        if self.stopped:
+            return
+        self.stopped = True
         self.draining = True
         if self._server is not None:
             self._server.close()
@@ -561,8 +707,15 @@ class GuardServer:
                 for session in list(self.sessions):
                     session.shut_down(force=True)
             await asyncio.sleep(0.01)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.scheduler.stop()
+        await self.outbox.stop()
+        while self._tasks:  # what the last passes spawned
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.recorder.stop()
+        if self.store is not None:
+            await self.store.aclose()
         if self._server is not None:
             await self._server.wait_closed()
         await self.relay.close()
@@ -596,8 +749,9 @@ async def _serve(config: Config, grace: float) -> int:
     server = GuardServer(config)
     try:
         host, port = await server.start()
-    except OSError as error:
-        print(f"oopsguard: cannot start: {error}", file=sys.stderr)  # port in use, maildir not writable, ...
+    except (OSError, sqlite3.Error, KeyFileError) as error:
+        # Port in use, maildir or store not writable, release key unreadable: one line, exit 2.
+        print(f"oopsguard: cannot start: {error}", file=sys.stderr)
         await server.stop(0)
         return 2
     stopping = asyncio.Event()

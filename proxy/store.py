@@ -96,6 +96,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN mail_options TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE outbox ADD COLUMN failed REAL;
     """,
+    # 3: a held or deferred message remembers when its bounce or notice was queued (or found unnecessary),
+    # so one lost in a crash between the 250 and the outbox is sent at the next start. Rows from before
+    # this migration count as handled: nothing can tell whether theirs went out.
+    """
+    ALTER TABLE held ADD COLUMN notified REAL;
+    UPDATE held SET notified = created;
+    """,
 )
 
 # Statuses of a message still waiting in the store, and the ones it can be closed with.
@@ -218,6 +225,18 @@ class OutboxItem:
     next_try: datetime
     mail_options: tuple[str, ...] = ()
     last_error: str = ""
+    created: datetime | None = None  # when it was queued: the sender gives up on items older than its limit
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to put into the outbox together with another change (see queue_notice, close_held_with)."""
+
+    kind: str
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+    mail_options: tuple[str, ...] = ()
 
 
 class SqliteStore:
@@ -405,6 +424,7 @@ class SqliteStore:
         status: str = "released",
         event: Event | None = None,
         outbox_kind: str = "release",
+        outgoing: Sequence["Outgoing"] = (),
     ) -> int | None:
         """Close an open message and queue its original for relay, in one transaction; the outbox id, or None.
 
@@ -425,6 +445,8 @@ class SqliteStore:
                                  json.loads(row[2]))
             if event is not None:
                 _insert_event(db, event)
+            for item in outgoing:  # e.g. the confirmation to the sender, queued with the release itself
+                _enqueue(db, item.kind, item.mail_from, item.rcpt_tos, item.raw, moment, item.mail_options)
             return outbox_id
 
     def due_deferred(self, now: datetime) -> list[HeldMessage]:
@@ -496,13 +518,14 @@ class SqliteStore:
         """Unsent items whose next try has come, oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, kind, mail_from, rcpt_tos, raw, attempts, next_try, mail_options, last_error FROM outbox"
+                "SELECT id, kind, mail_from, rcpt_tos, raw, attempts, next_try, mail_options, last_error, created"
+                " FROM outbox"
                 " WHERE sent IS NULL AND failed IS NULL AND next_try <= ? ORDER BY next_try, id LIMIT ?",
                 (_ts(now), limit)).fetchall()
         return [
             OutboxItem(id=row[0], kind=row[1], mail_from=row[2], rcpt_tos=tuple(json.loads(row[3])), raw=bytes(row[4]),
                        attempts=row[5], next_try=_dt(row[6]), mail_options=tuple(json.loads(row[7])),
-                       last_error=row[8])
+                       last_error=row[8], created=_dt(row[9]))
             for row in rows
         ]
 
@@ -540,6 +563,65 @@ class SqliteStore:
             cursor = db.execute("INSERT OR IGNORE INTO used_tokens (token_id, used) VALUES (?, ?)",
                                 (token_id, _ts(now or _utcnow())))
             return cursor.rowcount == 1
+
+    # -- what the running proxy needs in batches or atomically ------------------------
+
+    def record_events(self, events: Sequence[Event], threads: Sequence[tuple[str, str, datetime]] = ()) -> None:
+        """Many events and thread first notices (key, team, time) in one transaction: one sync per batch."""
+        if not events and not threads:
+            return
+        with self._transaction() as db:
+            for event in events:
+                _insert_event(db, event)
+            for thread_key, team, first_notice in threads:
+                if thread_key:
+                    db.execute("INSERT OR IGNORE INTO threads (thread_key, team, first_notice) VALUES (?, ?, ?)",
+                               (thread_key, team, _ts(first_notice)))
+
+    def queue_notice(self, held_id: str, outgoing: Sequence[Outgoing], now: datetime | None = None) -> bool:
+        """Mark an open message's bounce or notice as handled and queue `outgoing` in the same transaction.
+
+        False (and nothing queued) when it was handled before or is no longer open: a bounce is queued at
+        most once even when the start-up recovery and the original attempt race.
+        """
+        moment = now or _utcnow()
+        with self._transaction() as db:
+            cursor = db.execute("UPDATE held SET notified = ? WHERE id = ? AND notified IS NULL"
+                                " AND status IN ('held', 'deferred')", (_ts(moment), held_id))
+            if cursor.rowcount != 1:
+                return False
+            for item in outgoing:
+                _enqueue(db, item.kind, item.mail_from, item.rcpt_tos, item.raw, moment, item.mail_options)
+            return True
+
+    def unnotified_held(self) -> list[HeldMessage]:
+        """Open messages whose bounce or notice was never queued (the proxy stopped in between), oldest first."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_HELD_COLUMNS} FROM held WHERE notified IS NULL"
+                                    " AND status IN ('held', 'deferred') ORDER BY created, rowid").fetchall()
+        return [_held_from_row(row) for row in rows]
+
+    def close_held_with(self, held_id: str, status: str, reason: str, now: datetime | None = None,
+                        event: Event | None = None, outgoing: Sequence[Outgoing] = ()) -> bool:
+        """close_held plus its event and notices in one transaction; False (nothing written) when not open."""
+        if status not in CLOSED_STATUSES:
+            raise ValueError(f"cannot close a held message as {status!r}")
+        moment = now or _utcnow()
+        with self._transaction() as db:
+            if not _close(db, held_id, status, reason, moment):
+                return False
+            if event is not None:
+                _insert_event(db, event)
+            for item in outgoing:
+                _enqueue(db, item.kind, item.mail_from, item.rcpt_tos, item.raw, moment, item.mail_options)
+            return True
+
+    def open_hold_senders(self) -> dict[str, int]:
+        """How many messages each envelope sender (lower-cased) has held for review right now."""
+        with self._lock:
+            rows = self._db.execute("SELECT lower(mail_from), COUNT(*) FROM held WHERE status = 'held'"
+                                    " GROUP BY lower(mail_from)").fetchall()
+        return {str(sender): int(count) for sender, count in rows}
 
     # -- housekeeping -------------------------------------------------------------
 
@@ -613,7 +695,8 @@ class Store(Protocol):
     def close_held(self, held_id: str, status: str, reason: str, now: datetime | None = None) -> bool: ...
 
     def release_held(self, held_id: str, reason: str, now: datetime | None = None, status: str = "released",
-                     event: Event | None = None, outbox_kind: str = "release") -> int | None: ...
+                     event: Event | None = None, outbox_kind: str = "release",
+                     outgoing: Sequence["Outgoing"] = ()) -> int | None: ...
 
     def due_deferred(self, now: datetime) -> list[HeldMessage]: ...
 
@@ -638,6 +721,17 @@ class Store(Protocol):
     def use_token(self, token_id: str, now: datetime | None = None) -> bool: ...
 
     def prune(self, before: datetime) -> dict[str, int]: ...
+
+    def record_events(self, events: Sequence[Event], threads: Sequence[tuple[str, str, datetime]] = ()) -> None: ...
+
+    def queue_notice(self, held_id: str, outgoing: Sequence[Outgoing], now: datetime | None = None) -> bool: ...
+
+    def unnotified_held(self) -> list[HeldMessage]: ...
+
+    def close_held_with(self, held_id: str, status: str, reason: str, now: datetime | None = None,
+                        event: Event | None = None, outgoing: Sequence[Outgoing] = ()) -> bool: ...
+
+    def open_hold_senders(self) -> dict[str, int]: ...
 
 
 _T = TypeVar("_T")
@@ -721,8 +815,10 @@ class AsyncStore:
         return await self._run(self.store.close_held, held_id, status, reason, now)
 
     async def release_held(self, held_id: str, reason: str, now: datetime | None = None, status: str = "released",
-                           event: Event | None = None, outbox_kind: str = "release") -> int | None:
-        return await self._run(self.store.release_held, held_id, reason, now, status, event, outbox_kind)
+                           event: Event | None = None, outbox_kind: str = "release",
+                           outgoing: Sequence["Outgoing"] = ()) -> int | None:
+        return await self._run(self.store.release_held, held_id, reason, now, status, event, outbox_kind,
+                               list(outgoing))
 
     async def due_deferred(self, now: datetime) -> list[HeldMessage]:
         return await self._run(self.store.due_deferred, now)
@@ -760,3 +856,22 @@ class AsyncStore:
 
     async def prune(self, before: datetime) -> dict[str, int]:
         return await self._run(self.store.prune, before)
+
+    # -- batches and atomic steps of the running proxy --------------------------------
+
+    async def record_events(self, events: Sequence[Event], threads: Sequence[tuple[str, str, datetime]] = ()
+                            ) -> None:
+        await self._run(self.store.record_events, list(events), list(threads))
+
+    async def queue_notice(self, held_id: str, outgoing: Sequence[Outgoing], now: datetime | None = None) -> bool:
+        return await self._run(self.store.queue_notice, held_id, list(outgoing), now)
+
+    async def unnotified_held(self) -> list[HeldMessage]:
+        return await self._run(self.store.unnotified_held)
+
+    async def close_held_with(self, held_id: str, status: str, reason: str, now: datetime | None = None,
+                              event: Event | None = None, outgoing: Sequence[Outgoing] = ()) -> bool:
+        return await self._run(self.store.close_held_with, held_id, status, reason, now, event, list(outgoing))
+
+    async def open_hold_senders(self) -> dict[str, int]:
+        return await self._run(self.store.open_hold_senders)

@@ -1,18 +1,24 @@
-"""Shared fixtures: a recording aiosmtpd upstream and a running proxy, both in-process on 127.0.0.1 port 0."""
+"""Shared fixtures (a recording aiosmtpd upstream, a running proxy, both on 127.0.0.1 port 0) and hold-test helpers."""
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import re
 import smtplib
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 import pytest
+import regex
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from proxy.config import load_config
 from proxy.server import GuardServer
+from proxy.store import AsyncStore
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 LOCALHOST = "127.0.0.1"
@@ -38,11 +44,19 @@ class RecordingUpstream:
     data_reply: str | None = None  # answer to every DATA instead of accepting, e.g. "554 5.6.0 no"
     received: list[Received] = field(default_factory=list)
     connections: int = 0
+    mail_commands: int = 0  # every MAIL FROM, including transactions that were reset before DATA
     noops: int = 0
     port: int = 0
     message_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
     _protocols: list[SMTP] = field(default_factory=list)
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:
+        self.mail_commands += 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -77,8 +91,9 @@ class RecordingUpstream:
         self._protocols.append(protocol)
         return protocol
 
-    async def start(self) -> int:
-        self._server = await asyncio.get_running_loop().create_server(self._protocol, host=LOCALHOST, port=0)
+    async def start(self, port: int = 0) -> int:
+        """Listen on `port` (0: a free one); starting again on the old port brings a stopped upstream back."""
+        self._server = await asyncio.get_running_loop().create_server(self._protocol, host=LOCALHOST, port=port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -175,13 +190,19 @@ async def make_proxy(tmp_path: Path) -> AsyncIterator[ProxyFactory]:
 
     async def factory(*, checks: list[Any] | None = None, evaluator: Any = None,
                       sections: dict[str, dict[str, Any]] | None = None,
-                      teams: dict[str, dict[str, Any]] | None = None, **proxy: Any) -> RunningProxy:
+                      teams: dict[str, dict[str, Any]] | None = None,
+                      clock: Callable[[], Any] | None = None, **proxy: Any) -> RunningProxy:
         nonlocal counter
         counter += 1
         settings = {"listen": f"{LOCALHOST}:0", "allowed_clients": ["127.0.0.1/32"], **proxy}
-        directory = write_config(tmp_path / f"config{counter}", settings, teams, **(sections or {}))
+        sections = dict(sections or {})
+        # Each proxy gets its own store in tmp_path unless the test names one (to restart on the same store).
+        sections.setdefault("store", {"path": str(tmp_path / f"store{counter}" / "oopsguard.db")})
+        directory = write_config(tmp_path / f"config{counter}", settings, teams, **sections)
         config = load_config(directory)
         extra: dict[str, Any] = {} if evaluator is None else {"evaluator": evaluator}
+        if clock is not None:
+            extra["clock"] = clock
         server = GuardServer(config, checks=checks, **extra)
         host, port = await server.start()
         running.append(server)
@@ -223,3 +244,137 @@ def smtp_send(port: int, sender: str, recipients: Iterable[str], message: bytes,
 async def send(port: int, sender: str, recipients: Iterable[str], message: bytes,
                **options: Any) -> dict[str, tuple[int, bytes]]:
     return await asyncio.to_thread(smtp_send, port, sender, list(recipients), message, **options)
+
+
+class Clock:
+    """A settable clock for GuardServer(clock=...): tests move time instead of waiting."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> datetime:
+        self.moment += timedelta(**delta)
+        return self.moment
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """The replies of one SMTP transaction: MAIL, each RCPT, and DATA (None when DATA was not reached)."""
+
+    mail: tuple[int, bytes]
+    rcpts: tuple[tuple[int, bytes], ...]
+    data: tuple[int, bytes] | None
+
+    @property
+    def data_text(self) -> str:
+        assert self.data is not None, self
+        return self.data[1].decode("utf-8", "replace")
+
+
+def smtp_exchange(port: int, sender: str, recipients: Iterable[str], message: bytes, *,
+                  mail_options: Iterable[str] = (), host: str = LOCALHOST) -> Exchange:
+    """One transaction with every reply kept (blocking: call through asyncio.to_thread)."""
+    with smtplib.SMTP(host, port, timeout=30) as client:
+        client.ehlo("client.test")
+        mail = client.mail(sender, list(mail_options))
+        rcpts = tuple(client.rcpt(recipient) for recipient in recipients) if mail[0] == 250 else ()
+        data = client.data(message) if any(code in (250, 251) for code, _ in rcpts) else None
+        return Exchange(mail, rcpts, data)
+
+
+async def exchange(port: int, sender: str, recipients: Iterable[str], message: bytes,
+                   **options: Any) -> Exchange:
+    return await asyncio.to_thread(smtp_exchange, port, sender, list(recipients), message, **options)
+
+
+# --- the end-to-end hold tests (test_hold_*.py) -------------------------------------------------------
+
+SENDER = "alice@example.com"
+OTHER_SENDER = "bob@example.net"
+RECIPIENT = "carol@example.org"
+# Tuesday 2 March 2027, 14:00 UTC: a working day, so "the next working day" is Wednesday.
+START = datetime(2027, 3, 2, 14, 0, tzinfo=timezone.utc)
+HELD_REPLY = regex.compile(r"2\.0\.0 held for review: ([0-9a-f]{12})")
+
+
+def broken(subject: str = "[oops] wrong invoice", message_id: str = "<inv-1@example.com>",
+           extra_headers: str = "", line: str = "We are sorry if you were inconvenienced by the wrong invoice we sent.",
+           sender: str = SENDER) -> bytes:
+    """An apology with a conditional "sorry if": the non-apology rule (block, every audience) holds it."""
+    return crlf(
+        f"From: Alice <{sender}>\n"
+        f"To: Carol <{RECIPIENT}>\n"
+        f"Subject: {subject}\n"
+        f"Message-ID: {message_id}\n"
+        f"Date: Tue, 02 Mar 2027 14:00:00 +0000\n"
+        f"{extra_headers}"
+        "\n"
+        "Hi Carol,\n"
+        "\n"
+        f"{line}\n"
+        "\n"
+        "Alice\n"
+    )
+
+
+def fixed(subject: str = "[oops] wrong invoice", message_id: str = "<inv-2@example.com>") -> bytes:
+    """The corrected apology: owns the mistake, names the impact, makes amends and commits; nothing to hold."""
+    return crlf(
+        f"From: Alice <{SENDER}>\n"
+        f"To: Carol <{RECIPIENT}>\n"
+        f"Subject: {subject}\n"
+        f"Message-ID: {message_id}\n"
+        "Date: Tue, 02 Mar 2027 15:00:00 +0000\n"
+        "\n"
+        "Hi Carol,\n"
+        "\n"
+        "I am sorry that we sent you the wrong invoice yesterday. That was our mistake, and it cost you time.\n"
+        "The corrected invoice is attached, and we have credited ten percent of the amount to your account.\n"
+        "From now on, a second person checks every invoice before it goes out, so this will not happen again.\n"
+        "\n"
+        "Alice\n"
+    )
+
+
+def held_id(result: Exchange) -> str:
+    assert result.data is not None and result.data[0] == 250, result
+    match = HELD_REPLY.fullmatch(result.data_text)
+    assert match is not None, result.data_text
+    return match[1]
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def store_of(proxy: RunningProxy) -> AsyncStore:
+    store = proxy.server.store
+    assert store is not None
+    return store
+
+
+def null_sender_mail(upstream: RecordingUpstream) -> list[Any]:
+    """What the proxy itself sent upstream (bounces and notices): envelope sender <>."""
+    return [item for item in upstream.received if item.mail_from == "<>"]
+
+
+def relayed(upstream: RecordingUpstream) -> list[Any]:
+    return [item for item in upstream.received if item.mail_from != "<>"]
+
+
+async def settle(proxy: RunningProxy, rounds: int = 2) -> None:
+    """Let bounce building, the event batch and the outbox run to the end."""
+    for _ in range(rounds):
+        await proxy.server.settle()
+        await asyncio.sleep(0)
+
+
+async def events(proxy: RunningProxy) -> list[Any]:
+    await proxy.server.recorder.flush()
+    return await store_of(proxy).events(None, datetime(2000, 1, 1, tzinfo=timezone.utc),
+                                        datetime(2100, 1, 1, tzinfo=timezone.utc))

@@ -333,7 +333,8 @@ def _holding_evaluator(raw: bytes, config: Any, checks: Any, team: Any, **kwargs
     finding = Finding("blame-names", Severity.BLOCK, Span(10, 30, 3, 12), "because Priya forgot",
                       "Naming a colleague as the cause makes the notice about blame.",
                       "Describe what happened to the system, not who did it.")
-    return Decision(Action.HOLD, (finding,), "blocking findings: blame-names", team.name)
+    # REJECT is on_block = "reject": refused in the SMTP reply (a HOLD is stored and answered 250, see test_hold_*).
+    return Decision(Action.REJECT, (finding,), "blocking findings: blame-names", team.name)
 
 
 async def test_blocked_message_is_refused_with_its_findings_and_never_reaches_upstream(
@@ -408,7 +409,8 @@ async def _read_until(stream: asyncio.StreamReader, needle: str, seen: list[str]
 async def test_sighup_reloads_and_sigterm_finishes_the_message_in_flight_then_exits_0(
         upstream: RecordingUpstream, tmp_path: Path) -> None:
     config = write_config(tmp_path / "config", {"listen": f"{LOCALHOST}:0", "upstream": upstream.url,
-                                                "allowed_clients": ["127.0.0.1/32"]})
+                                                "allowed_clients": ["127.0.0.1/32"]},
+                          store={"path": str(tmp_path / "var" / "oopsguard.db")})
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "proxy.cli", "serve", "--config", str(config),
         cwd=PROJECT, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,

@@ -1,0 +1,329 @@
+"""parse_message: headers, decoding, the sender's new words, signatures, greetings, and robustness on real corpora."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from checks.message import decode_bytes, decode_header_value, extract_new_text, html_to_text, parse_message
+from checks.model import Address, ParsedMessage
+
+DATA = Path(__file__).resolve().parent / "data"
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+EDGE_CORPORA = ("mikel-mail-fixtures", "mime4j-testmsgs")
+HAM_CORPORA = ("spamassassin-ham", "usrp-users-list")
+
+
+def parsed(name: str) -> ParsedMessage:
+    return parse_message((DATA / name).read_bytes())
+
+
+# file, words that must be in text, words that must not be, words that must be in the signature, greeting lines
+FIXTURES = [
+    (
+        "parse-html-only.eml",
+        ["Hi Marcus and Priya,", "wrote the wrong totals into the finance sheet", "We're sorry for the confusion",
+         "shared folder & the old one", "Next update: Thursday 10:00."],
+        ["var sorry", "ignored title", "color: red", "disaster", "wrote:", "Platform team", "&nbsp;", "&amp;"],
+        ["Dana Whitfield", "Platform team"],
+        {0},
+    ),
+    (
+        "parse-base64.eml",
+        ["We apologize: the maintenance notice went out with the wrong date.", "The window is Saturday"],
+        ["Dana"],
+        ["Dana"],
+        {0},
+    ),
+    (
+        "parse-quoted-printable.eml",
+        ["I\u2019m sorry that your refund took three weeks.", "We misrouted the request", "sent it to\nbilling"],
+        ["=E2", "mis=", "Best,"],
+        ["Best,", "Dana"],
+        {0},
+    ),
+    (
+        "parse-iso-8859-1.eml",
+        ["Bonjour Hélène,", "Le rapport envoyé hier contenait une erreur. Désolé."],
+        ["Renée", "Équipe"],
+        ["Renée Dubois", "Équipe données"],
+        {0},
+    ),
+    (
+        "parse-windows-1252.eml",
+        ["We\u2019re sorry \u2013 yesterday\u2019s invoice showed the \u201cwrong\u201d VAT rate."],
+        ["\x92", "\x96", "Billing Team"],
+        ["Kind regards,", "The Billing Team"],
+        {0},
+    ),
+    (
+        "parse-unknown-charset.eml",
+        ["Hi Jürgen,", "Oops \u2014 the link in my last message was broken."],
+        ["Cheers", "From dana@"],
+        ["Cheers,", "Dana"],
+        {0},
+    ),
+    (
+        "parse-reply-on-wrote.eml",
+        ["That was my mistake: I pushed the config to production", "It is rolled back now."],
+        ["wrote:", "Sorry to bother you", "alerts are firing", "On Tue", "<dana@"],
+        [],
+        {0},
+    ),
+    (
+        "parse-outlook-reply.eml",
+        ["Hi Priya,", "The numbers in the dashboard are fine now."],
+        ["From:", "Sent:", "we apologize", "chart is wrong", "____"],
+        ["Regards,", "Marcus Ortega", "Platform team"],
+        {0},
+    ),
+    (
+        "parse-forwarded.eml",
+        ["FYI, see below. Nothing to do for now."],
+        ["Forwarded", "outage", "We are sorry", "Vendor Support"],
+        [],
+        set(),
+    ),
+    (
+        "parse-signature-dashes.eml",
+        ["Team,", "listed an incorrect version number", "Please disregard the earlier email"],
+        ["Platform lead", "+49", "Dana Whitfield"],
+        ["Dana Whitfield", "Platform lead | +49 30 1234567"],
+        {0},
+    ),
+    (
+        "parse-signature-best.eml",
+        ["Hey all --", "the nightly backup finished at 04:10", "Next report tomorrow."],
+        ["Best,"],
+        ["Best,", "Dana"],
+        {0},
+    ),
+    (
+        "parse-outlook-html.eml",
+        ["Good morning everyone,", "We accidentally emailed the draft agenda to the customer list."],
+        ["From:", "Draft agenda, sorry it is late", "Sent:"],
+        [],
+        {0},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "present", "absent", "signature", "greetings"), FIXTURES, ids=[f[0] for f in FIXTURES])
+def test_fixture_text_signature_and_greetings(
+    name: str, present: list[str], absent: list[str], signature: list[str], greetings: set[int]
+) -> None:
+    message = parsed(name)
+    for words in present:
+        assert words in message.text, f"{words!r} missing from text of {name}:\n{message.text}"
+    for words in absent:
+        assert words not in message.text, f"{words!r} should not be in text of {name}:\n{message.text}"
+    for words in signature:
+        assert words in message.signature, f"{words!r} missing from signature of {name}:\n{message.signature}"
+    assert message.greeting_lines == frozenset(greetings)
+    assert message.text == message.text.strip("\n") and "\r" not in message.text
+
+
+def test_fixture_line_structure_is_kept() -> None:
+    lines = parsed("parse-html-only.eml").text.split("\n")
+    assert lines[0] == "Hi Marcus and Priya,"
+    assert lines[1] == ""
+    assert lines[2].startswith("The export job")
+    assert lines[4] == "Next update: Thursday 10:00."
+
+
+def test_headers_people_and_thread_ids() -> None:
+    message = parsed("parse-reply-on-wrote.eml")
+    assert message.sender == Address("Marcus Ortega", "marcus@platform.example.com")
+    assert message.to == (Address("Dana Whitfield", "dana@platform.example.com"),)
+    assert message.subject == "Re: production config"
+    assert message.message_id == "<r1@example.com>"
+    assert message.in_reply_to == "<q1@example.com>"
+    assert message.references == ("<q0@example.com>", "<q1@example.com>")
+    assert message.date == datetime(2026, 11, 17, 8, 41, tzinfo=timezone.utc)
+    assert message.header("Content-Type") == "text/plain; charset=us-ascii"
+    assert message.display_names == ("Marcus Ortega", "Dana Whitfield")
+
+
+def test_encoded_words_in_subject_and_names() -> None:
+    message = parsed("parse-iso-8859-1.eml")
+    assert message.subject == "Rapport erroné"
+    assert message.sender == Address("Renée Dubois", "renee@data.example.com")
+    assert message.to[0].name == "Hélène"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=?utf-8?q?Entschuldigung_f=C3=BCr?= den Fehler", "Entschuldigung für den Fehler"),
+        ("=?x-unknown?b?U29ycnk=?=", "Sorry"),
+        ("=?utf-8?b?!!!not-base64?=", "=?utf-8?b?!!!not-base64?="),
+        ("=?iso-8859-1?q?caf=E9?=\r\n =?iso-8859-1?q?_cr=E8me?=", "café crème"),
+        ("plain\r\n folded", "plain folded"),
+        ("Caf\udce9 8-bit", "Café 8-bit"),  # a raw Latin-1 byte kept as a surrogate by the parser
+    ],
+)
+def test_decode_header_value(value: str, expected: str) -> None:
+    assert decode_header_value(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "charset", "expected"),
+    [
+        ("naïve".encode("utf-8"), "utf-8", "naïve"),
+        ("naïve".encode("iso-8859-1"), "iso-8859-1", "naïve"),
+        (b"it\x92s", "us-ascii", "it\u2019s"),  # Windows bytes under an ASCII label
+        (b"it\x92s", "iso-8859-1", "it\u2019s"),
+        ("naïve".encode("utf-8"), "iso-8859-1", "naïve"),  # UTF-8 mislabelled as Latin-1
+        ("naïve".encode("utf-8"), "x-unknown", "naïve"),
+        (b"caf\xe9", "x-unknown", "café"),
+        (b"caf\xe9", "utf-8", "café"),  # wrong label: UTF-8 fails, Windows-1252 decodes
+        (b"\x81\x8d", None, "\x81\x8d"),  # bytes undefined in Windows-1252 fall back to Latin-1
+        ("日本語".encode("shift_jis"), "shift_jis", "日本語"),
+        ("한국어".encode("cp949"), "ks_c_5601-1987", "한국어"),
+        (b"\\x73orry", "unicode-escape", "\\x73orry"),  # escape codecs are refused
+        (b"abc", "base64", "abc"),  # bytes-to-bytes codecs are not text encodings
+    ],
+)
+def test_decode_bytes_fallbacks(data: bytes, charset: str | None, expected: str) -> None:
+    assert decode_bytes(data, charset) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "text", "signature"),
+    [
+        ("Thanks for the fix.\n\nAm 16.11.2026 um 10:00 schrieb Dana Whitfield <dana@x.de>:\n> alt\n", "Thanks for the fix.", ""),
+        ("Merci.\n\nLe lun. 16 nov. 2026 à 10:00, Dana <dana@x.fr> a écrit :\n> ancien texte\n", "Merci.", ""),
+        ("New words.\n\nOn Monday, Dana wrote:\nunquoted original text\nmore original\n", "New words.", ""),
+        ("Short reply.\n\n-----Original Message-----\nFrom: x\nSent: y\nTo: z\nSubject: q\n\nold text", "Short reply.", ""),
+        ("See below.\n\nBegin forwarded message:\n\nFrom: a\nold", "See below.", ""),
+        ("Top.\n\n> quoted\n> more\n\nMiddle reply.\n> again\nEnd reply.", "Top.\n\nMiddle reply.\n\nEnd reply.", ""),
+        ("Done.\n_______________________________________________\nUSRP-users mailing list\nhttps://lists.example/listinfo", "Done.", ""),
+        ("All fixed now.\n\n\u2014 Dana", "All fixed now.", "\u2014 Dana"),
+        ("All fixed now.\n\nThanks, Dana", "All fixed now.", "Thanks, Dana"),
+        ("All fixed now.\n\nCheers,\nDana\nPlatform team\nSent from my phone", "All fixed now.", "Cheers,\nDana\nPlatform team\nSent from my phone"),
+        ("Thank you for your patience,\nDana", "Thank you for your patience,\nDana", ""),
+        ("Line one.\n--\nsig", "Line one.", "--\nsig"),
+        ("Best,\nDana", "", "Best,\nDana"),
+    ],
+)
+def test_extract_new_text(body: str, text: str, signature: str) -> None:
+    got_text, got_signature, _ = extract_new_text(body)
+    assert got_text == text
+    assert got_signature == signature
+
+
+@pytest.mark.parametrize(
+    ("body", "greetings"),
+    [
+        ("Hi Dana,\n\nText.", {0}),
+        ("Hello team,\nText.", {0}),
+        ("Dear Marcus and Priya,\n\nText.", {0}),
+        ("Hey all \u2014\n\nText.", {0}),
+        ("Morning folks,\n\nText.", {0}),
+        ("Dana,\n\nText.", {0}),
+        ("Good morning everyone!\nText.", {0}),
+        ("Hi Dana, sorry for the delay in replying.\nText.", set()),
+        ("Hi Dana, the outage was caused by a bad deploy.", set()),
+        ("Dana broke the build,\nText.", set()),
+        ("The build is green.\nHi Dana,", set()),
+        ("\n\nHi there,\nText.", {0}),
+    ],
+)
+def test_greeting_lines(body: str, greetings: set[int]) -> None:
+    assert extract_new_text(body)[2] == frozenset(greetings)
+
+
+def test_html_quotes_signatures_and_pre() -> None:
+    markup = (
+        "<p>New&nbsp;text<br>second line</p><pre>  keep   spacing\n  here</pre>"
+        "<blockquote type=cite><div>On Mon, Dana wrote:</div>old words</blockquote><p>after quote</p>"
+        "<div class=moz-signature>Dana</div>"
+    )
+    text = html_to_text(markup)
+    assert text.split("\n")[:4] == ["New text", "second line", "keep   spacing", "here"]
+    assert "> old words" in text
+    assert "after quote" in text
+    assert text.rstrip().endswith("-- \nDana") or text.rstrip().endswith("--\nDana")
+    new_text, signature, _ = extract_new_text(text)
+    assert "old words" not in new_text and "after quote" in new_text and signature.endswith("Dana")
+
+
+def test_html_tokenizer_is_linear_on_hostile_markup() -> None:
+    # html.parser goes quadratic on these; the tokenizer must finish them in one pass.
+    for markup in ("<a " * 200_000, "<!--" * 100_000, "<" * 300_000, "<script>" + "</" * 200_000, "<div>" * 200_000 + "x"):
+        assert isinstance(html_to_text(markup), str)
+
+
+def test_mbox_line_dates_and_references() -> None:
+    raw = (
+        b"From someone@example.com Thu Jan  1 00:00:00 2026\n"
+        b"From: a@example.com\nTo: b@EXAMPLE.com\nDate: Thu, 1 Jan 2026 10:00:00 -0000\n"
+        b"References: bare-id-without-brackets\n\nHello.\n"
+    )
+    message = parse_message(raw)
+    assert message.sender == Address("", "a@example.com")
+    assert message.to == (Address("", "b@example.com"),)
+    assert message.date == datetime(2026, 1, 1, 10, tzinfo=timezone.utc)
+    assert message.references == ("bare-id-without-brackets",)
+    assert message.text == "Hello."
+    assert parse_message(b"Date: not a date\n\nx").date is None
+
+
+def test_defects_are_named() -> None:
+    raw = b"From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain\n\nsorry\n"
+    message = parse_message(raw)
+    assert message.text == "sorry"
+    assert "CloseBoundaryNotFoundDefect" in message.defects
+
+
+def test_huge_message_is_capped() -> None:
+    attachment = base64.encodebytes(b"\x00\x01binary" * 2_500_000)
+    raw = (
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain\n\n"
+        b"We made a mistake.\n--XX\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+        + attachment + b"--XX--\n"
+    )
+    assert len(raw) > 20_000_000
+    message = parse_message(raw)
+    assert message.text == "We made a mistake."
+    assert "TruncatedForParsing" in message.defects
+    huge_text = parse_message(b"From: a@example.com\n\n" + b"a line of words\n" * 1_500_000)
+    assert len(huge_text.text) <= 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"\n\n\n", b"no headers at all", b"From \n", b"Content-Type: text/html\n\n<", b"\xff\xfe\x00\x01" * 100,
+     b"Content-Type: multipart/alternative\n\nno boundary", b"Content-Transfer-Encoding: base64\n\n!!!!",
+     b"Content-Type: text/plain; charset=\"utf-16\"\nContent-Transfer-Encoding: base64\n\n//5oAGkA"],
+)
+def test_garbage_never_raises(raw: bytes) -> None:
+    message = parse_message(raw)
+    assert isinstance(message, ParsedMessage)
+    assert not any(defect.startswith("ParserError") for defect in message.defects)
+
+
+def _corpus_files(folder: str) -> list[Path]:
+    root = CORPORA / folder
+    if not root.is_dir():
+        pytest.skip(f"corpus {root} is not available")
+    return [p for p in sorted(root.rglob("*")) if p.is_file() and p.name not in ("MANIFEST.tsv", "SOURCE.txt")]
+
+
+@pytest.mark.parametrize("folder", EDGE_CORPORA + HAM_CORPORA)
+def test_corpus_parses_without_errors(folder: str) -> None:
+    files = _corpus_files(folder)
+    assert files
+    for path in files:
+        message = parse_message(path.read_bytes())
+        assert isinstance(message.text, str), path
+        crashes = [d for d in message.defects if d.startswith(("ParserError", "RecursionLimit"))]
+        assert not crashes, f"{path}: {crashes}"
+
+
+def test_ham_bodies_are_found() -> None:
+    files = _corpus_files("spamassassin-ham")
+    empty = [p for p in files if not parse_message(p.read_bytes()).text]
+    assert len(empty) < len(files) * 0.02, empty[:5]
