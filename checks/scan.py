@@ -1,15 +1,18 @@
 """Bounded scanning for rules: keyword anchors found cheaply over the whole text, exact patterns only nearby.
 
-An alternation of a few dozen phrases costs the `regex` engine 15-300 ms per megabyte, far too slow for
-1 MB of hostile text, and even `str.find` costs about half a millisecond per needle per megabyte. So a text
-is prepared once (lower-cased copy and its set of words, built in C), rules look up their keywords in the
-set, search only for the keywords that occur, and run their real patterns in a short window around each
-hit, with caps on how many hits and windows they look at.
+An alternation of a few dozen phrases costs the `regex` engine 15-300 ms per megabyte, and even a single
+pattern that does not start with a literal word costs about 10 ns per character, so scanning a 2 KB mail
+with fifty such patterns would take a millisecond. So a text is prepared once per message (lower-cased
+copy and its set of words, built in C) and shared by every rule; a rule pattern names the words any of its
+matches must contain (`Anchored`), is skipped when none of them is in the word set (one C-level set
+operation), and otherwise runs only in short windows around the places those words occur, with caps on
+how many hits and windows it looks at. Matches are remembered per prepared text, so rules that share a
+pattern (apology words, remedies) pay for it once per message.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Iterable, Iterator
 
 import regex
@@ -18,10 +21,13 @@ from checks.text import MATCH_TIMEOUT, TextIndex, phrase_pattern
 
 # How many hits of one needle a rule looks at; repeated hostile text cannot make a rule slower than this.
 HITS_PER_NEEDLE = 64
+# Occurrences of one word an Anchored pattern is tried at; a megabyte of "I I I ..." stays bounded.
+WORD_HITS = 512
 
-_PUNCTUATION_TO_SPACE = bytes.maketrans(
-    b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", b" " * len(b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-)
+_PUNCTUATION = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+_PUNCTUATION_TO_SPACE = bytes.maketrans(_PUNCTUATION, b" " * len(_PUNCTUATION))
+# The same, with line breaks and tabs as spaces too: word starts in `ScanText.blob` always follow b" ".
+_SEPARATORS_TO_SPACE = bytes.maketrans(_PUNCTUATION + b"\t\n\r\x0b\x0c", b" " * (len(_PUNCTUATION) + 5))
 _WIDE_MARKS = tuple(mark.encode() for mark in "’‘“”…–—•")
 
 # Sentence ends: terminal punctuation (not after a one-letter word, so "a.m." and "e.g." stay inside),
@@ -38,19 +44,125 @@ def folded(text: str) -> str:
     return (text.replace("\u0130", "I") if "\u0130" in text else text).lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class Needles:
+    """Words to look for: whole words (checked against a text's word set) and word-start prefixes ("apolog*")."""
+
+    words: frozenset[bytes]
+    prefixes: tuple[str, ...]
+
+    def present(self, scan: "ScanText") -> bool:
+        return not self.words.isdisjoint(scan.vocabulary) or any(scan.has_prefix(p) for p in self.prefixes)
+
+
+def needles(spec: str) -> Needles:
+    """Needles from "word|word|prefix*": lower-case single words, a trailing * marks a prefix."""
+    items = [item.strip().lower() for item in spec.split("|") if item.strip()]
+    for item in items:
+        # A word set holds words split at punctuation: "didn't" is there as "didn" and "t".
+        if vocabulary_words(item.rstrip("*")) != (item.rstrip("*"),):
+            raise ValueError(f"needle {item!r} is not a single word")
+        # Offsets are looked up in an ASCII view of the text (see ScanText.spots).
+        if not item.isascii():
+            raise ValueError(f"needle {item!r} is not ASCII")
+    words = frozenset(item.encode() for item in items if not item.endswith("*"))
+    return Needles(words, tuple(item[:-1] for item in items if item.endswith("*")))
+
+
+@dataclass(frozen=True, eq=False)
+class Anchored:
+    """A pattern and the words any of its matches contains, with how far a match reaches around such a word.
+
+    `anchors`: every match contains one of these words, starting at most `before` characters after the match
+    start and ending at most `after` characters before the match end (lookarounds included). With `start`,
+    every match begins exactly where one of the anchors begins ("I", "we" before a verb), so the pattern is
+    only tried at those places instead of searched for in a window. `requires`: further groups of which the
+    text must contain a word from each, or the pattern cannot match.
+    """
+
+    pattern: regex.Pattern[str]
+    anchors: Needles
+    requires: tuple[Needles, ...] = ()
+    before: int = 80
+    after: int = 120
+    start: bool = False
+
+    def possible(self, scan: "ScanText") -> bool:
+        return self.anchors.present(scan) and all(group.present(scan) for group in self.requires)
+
+
+def anchored(
+    pattern: regex.Pattern[str], gate: str, before: int = 80, after: int = 120, start: bool = False
+) -> Anchored:
+    """An Anchored pattern from a gate "anchor|words & other|group & ...": the first group anchors the search."""
+    groups = [needles(group) for group in gate.split("&")]
+    return Anchored(pattern, groups[0], tuple(groups[1:]), 0 if start else before, after, start)
+
+
+class AnchoredSet:
+    """Anchored patterns consulted together (a rule's wording families): one C-level set intersection with a
+    text's words tells which of them can match, so the absent ones cost nothing at all."""
+
+    def __init__(self, items: Iterable[Anchored]) -> None:
+        self.items: tuple[Anchored, ...] = tuple(items)
+        self.words: frozenset[bytes] = frozenset().union(*(item.anchors.words for item in self.items))
+        by_word: dict[bytes, list[int]] = {}
+        for position, item in enumerate(self.items):
+            for word in item.anchors.words:
+                by_word.setdefault(word, []).append(position)
+        self._by_word = by_word
+        self._prefixed = tuple(position for position, item in enumerate(self.items) if item.anchors.prefixes)
+
+    def candidates(self, scan: "ScanText") -> list[Anchored]:
+        """The items whose anchors and required words all occur in the text, in their original order."""
+        positions: set[int] = set()
+        for word in self.words & scan.vocabulary:
+            positions.update(self._by_word[word])
+        positions.update(self._prefixed)
+        return [self.items[p] for p in sorted(positions) if self.items[p].possible(scan)]
+
+
+# Windows one scan looks at: a few milliseconds of pattern matching however many anchors the text holds.
+MAX_WINDOWS = 300
+# Matches of one pattern kept per text.
+MAX_MATCHES = 100
+
+
+@dataclass(frozen=True, eq=False)
 class ScanText:
-    """A checked text prepared once for every rule: its lower-cased copy and the set of words it contains."""
+    """A checked text prepared once for every rule: its lower-cased copy and the set of words it contains.
+
+    Also remembers, for this text, where needles occur and which matches each Anchored pattern has, so the
+    rules of one message share that work.
+    """
 
     text: str
     lowered: str
     vocabulary: frozenset[bytes]  # UTF-8 words without punctuation; splitting bytes is about twice as fast as str
+    # b" " + the lowered text with one byte per character (non-ASCII ones as "?"), punctuation and whitespace as
+    # spaces, + b" ": a word occurs where b" word " does, at the same offset in `text`, found by bytes.find in C.
+    spots: bytes = b""
+    _prefixes: dict[str, bool] = field(default_factory=dict, repr=False)
+    _hits: dict[tuple[str, bool], list[int]] = field(default_factory=dict, repr=False)
+    _matches: dict[Anchored, tuple[regex.Match[str], ...]] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def index(self) -> TextIndex:
+        """Line and column lookup for this text, shared by the rules."""
+        return TextIndex(self.text)
 
     def has(self, word: str) -> bool:
         return word.encode() in self.vocabulary
 
     def has_any(self, words: Iterable[str]) -> bool:
         return any(self.has(word) for word in words)
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether some word of the text starts with `prefix` (lower-case ASCII, no punctuation)."""
+        known = self._prefixes.get(prefix)
+        if known is None:
+            known = self._prefixes[prefix] = (b" " + prefix.encode()) in self.spots
+        return known
 
     def offsets(self, words: Iterable[str], per_needle: int = HITS_PER_NEEDLE) -> list[int]:
         """Start offsets of the given lower-case words, searched only when the text contains them.
@@ -60,18 +172,106 @@ class ScanText:
         """
         return anchor_offsets(self.lowered, [w for w in words if self.has(w)], per_needle)
 
+    def word_hits(self, word: str, whole: bool = True) -> list[int]:
+        """Offsets where the ASCII `word` occurs as a word (with whole=False: starts one), at most WORD_HITS."""
+        key = (word, whole)
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = []
+            needle = b" " + word.encode() + (b" " if whole else b"")
+            spots = self.spots
+            # spots[0] is the added space, so the space before a word at text offset k sits at spots[k].
+            position = spots.find(needle)
+            while position != -1 and len(hits) < WORD_HITS:
+                hits.append(position)
+                position = spots.find(needle, position + 1)
+            self._hits[key] = hits
+        return hits
 
-@lru_cache(maxsize=1)
+    def anchor_hits(self, group: Needles) -> list[int]:
+        """Sorted offsets of every word of `group` that the text contains."""
+        offsets: set[int] = set()
+        for word in group.words & self.vocabulary:
+            offsets.update(self.word_hits(word.decode()))
+        for prefix in group.prefixes:
+            if self.has_prefix(prefix):
+                offsets.update(self.word_hits(prefix, whole=False))
+        return sorted(offsets)
+
+    def matches(self, item: Anchored) -> tuple[regex.Match[str], ...]:
+        """Matches of an Anchored pattern in the whole text (at most MAX_MATCHES), found at or around its anchors.
+
+        Remembered per text. A regex timeout propagates (and nothing is remembered), so the calling rule
+        ends its scan as it would on any other timeout.
+        """
+        found = self._matches.get(item)
+        if found is not None:
+            return found
+        if not item.possible(self):
+            self._matches[item] = ()
+            return ()
+        text, length, pattern = self.text, len(self.text), item.pattern
+        collected: list[regex.Match[str]] = []
+        last_end = -1
+        if item.start:
+            for offset in self.anchor_hits(item.anchors):
+                if offset < last_end:
+                    continue
+                match = pattern.match(text, offset, _token_end(text, min(length, offset + item.after)),
+                                      timeout=MATCH_TIMEOUT)
+                if match is not None:
+                    collected.append(match)
+                    last_end = match.end()
+                    if len(collected) >= MAX_MATCHES:
+                        break
+        else:
+            # Windows around the anchors, merged where they overlap.
+            windows: list[list[int]] = []
+            for offset in self.anchor_hits(item.anchors):
+                low, high = max(0, offset - item.before), min(length, offset + item.after)
+                if windows and low <= windows[-1][1]:
+                    windows[-1][1] = max(windows[-1][1], high)
+                else:
+                    windows.append([low, high])
+            for low, high in windows[:MAX_WINDOWS]:
+                for match in pattern.finditer(text, low, _token_end(text, high), timeout=MATCH_TIMEOUT):
+                    if match.start() >= last_end:
+                        collected.append(match)
+                        last_end = match.end()
+                if len(collected) >= MAX_MATCHES:
+                    break
+        found = self._matches[item] = tuple(collected[:MAX_MATCHES])
+        return found
+
+
+def _token_end(text: str, position: int) -> int:
+    """`position` moved past any whitespace and then to the end of the following token (at most 40 characters),
+    so a window never ends inside a word and lookaheads at its end see what the whole text has there."""
+    limit = min(len(text), position + 40)
+    while position < limit and text[position].isspace():
+        position += 1
+    while position < limit and not text[position].isspace():
+        position += 1
+    return position
+
+
+@lru_cache(maxsize=4)
 def prepare(text: str) -> ScanText:
-    """The ScanText for `text`; the last one is cached because every rule of a message asks for the same one."""
+    """The ScanText for `text`; the last few are cached because every rule of a message asks for the same one."""
     lowered = folded(text)
     # Punctuation (apostrophes and hyphens too) becomes a space before splitting, so "(maybe)", "priya's" and
     # "follow-up" yield the plain words "maybe", "priya" and "follow"; all of it runs in C.
-    data = lowered.encode("utf-8", "surrogatepass").translate(_PUNCTUATION_TO_SPACE)
-    if b"\xe2\x80" in data:  # every wide mark below starts with these two bytes
-        for mark in _WIDE_MARKS:
-            data = data.replace(mark, b" ")
-    return ScanText(text, lowered, frozenset(data.split()))
+    if lowered.isascii():
+        data = lowered.encode().translate(_SEPARATORS_TO_SPACE)
+        spots = b" " + data + b" "
+    else:
+        data = lowered.encode("utf-8", "surrogatepass").translate(_SEPARATORS_TO_SPACE)
+        if b"\xe2\x80" in data:  # every wide mark below starts with these two bytes
+            for mark in _WIDE_MARKS:
+                data = data.replace(mark, b" ")
+        # One byte per character keeps offsets; a non-ASCII character becomes "?", a separator like the others.
+        spots = b" " + lowered.encode("ascii", "replace").translate(_SEPARATORS_TO_SPACE) + b" "
+    return ScanText(text, lowered, frozenset(data.split()), spots)
 
 
 def anchor_offsets(haystack: str, needles: Iterable[str], per_needle: int = HITS_PER_NEEDLE) -> list[int]:
@@ -87,10 +287,6 @@ def anchor_offsets(haystack: str, needles: Iterable[str], per_needle: int = HITS
             hits += 1
             position = haystack.find(needle, position + 1)
     return sorted(offsets)
-
-
-# Windows one scan looks at: a few milliseconds of pattern matching however many anchors the text holds.
-MAX_WINDOWS = 300
 
 
 def matches_near(
@@ -172,16 +368,22 @@ def greeting_floor(index: TextIndex, greeting_lines: frozenset[int], offset: int
     return index.line_starts[following] if following < len(index.line_starts) else len(index.text)
 
 
-def vocabulary_words(phrase: str) -> list[str]:
+@lru_cache(maxsize=512)
+def vocabulary_words(phrase: str) -> tuple[str, ...]:
     """The lower-case words a phrase leaves in a ScanText vocabulary (punctuation splits words there)."""
-    return regex.findall(r"[^\W_]+", phrase.lower())
+    return tuple(regex.findall(r"[^\W_]+", phrase.lower()))
+
+
+@lru_cache(maxsize=256)
+def _phrases_pattern(phrases: tuple[str, ...]) -> regex.Pattern[str] | None:
+    return phrase_pattern(phrases)
 
 
 def phrase_matches(scan: ScanText, phrases: Iterable[str]) -> list[regex.Match[str]]:
     """Matches of literal phrases (a team's extra_phrases), searched only when all their words occur in the text."""
-    usable = [p for p in phrases if vocabulary_words(p) and all(scan.has(w) for w in vocabulary_words(p))]
-    pattern = phrase_pattern(usable)
+    usable = tuple(p for p in phrases if vocabulary_words(p) and all(scan.has(w) for w in vocabulary_words(p)))
+    pattern = _phrases_pattern(usable) if usable else None
     if pattern is None:
         return []
-    needles = [vocabulary_words(p)[0] for p in usable]
-    return list(matches_near(scan.text, pattern, anchor_offsets(scan.lowered, needles), before=40, after=200))
+    first_words = [vocabulary_words(p)[0] for p in usable]
+    return list(matches_near(scan.text, pattern, anchor_offsets(scan.lowered, first_words), before=40, after=200))

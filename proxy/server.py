@@ -454,7 +454,7 @@ class GuardHandler:
             else:
                 verdict = VERDICT_DELIVERED
             if answer.ok:  # recorded once it really went out; a 4xx is retried by the client and decided again
-                actions.delivered(decision, self._submission(envelope, message_id, data), verdict)
+                actions.delivered(decision, verdict, envelope.mail_from or "<>", message_id, data)
             return answer.line(), verdict
         await self._abort(envelope)
         if decision.action is Action.REJECT:

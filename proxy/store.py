@@ -570,13 +570,14 @@ class SqliteStore:
         """Many events and thread first notices (key, team, time) in one transaction: one sync per batch."""
         if not events and not threads:
             return
+        rows = [(_ts(e.time), e.team, e.verdict, ",".join(e.rules), e.audience, int(e.oops), e.override_reason,
+                 e.time_to_fix_seconds) for e in events]
         with self._transaction() as db:
-            for event in events:
-                _insert_event(db, event)
-            for thread_key, team, first_notice in threads:
-                if thread_key:
-                    db.execute("INSERT OR IGNORE INTO threads (thread_key, team, first_notice) VALUES (?, ?, ?)",
-                               (thread_key, team, _ts(first_notice)))
+            db.executemany(
+                "INSERT INTO events (time, team, verdict, rules, audience, oops, override_reason, time_to_fix)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT OR IGNORE INTO threads (thread_key, team, first_notice) VALUES (?, ?, ?)",
+                           [(key, team, _ts(first)) for key, team, first in threads if key])
 
     def queue_notice(self, held_id: str, outgoing: Sequence[Outgoing], now: datetime | None = None) -> bool:
         """Mark an open message's bounce or notice as handled and queue `outgoing` in the same transaction.

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Iterator
 
 import regex
 
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.text import MATCH_TIMEOUT, TextIndex, make_finding, phrase_pattern
+from checks.scan import Anchored, AnchoredSet, ScanText, anchored, phrase_matches, prepare
+from checks.text import MATCH_TIMEOUT, make_finding
 
 # --------------------------------------------------------------------------------------------
 # Cost limits, and how a rule ends its scan early (by design, never by crashing):
@@ -17,14 +17,16 @@ from checks.text import MATCH_TIMEOUT, TextIndex, make_finding, phrase_pattern
 #    break). The checked text is already only the sender's new words (quotes, forwards and the
 #    signature are removed), and no one writes an apology longer than this; what lies beyond is
 #    pasted material. This keeps every rule's cost bounded and deterministic on a 1 MB message.
-#  * Each wording family ("branch") names keywords that any match must contain; a branch whose
-#    keywords are absent from the text is never run. A keyword test is a plain substring search,
-#    so ordinary mail costs a few substring searches and only the relevant patterns run.
-#  * Every regex call gets timeout=min(MATCH_TIMEOUT, what is left of RULE_BUDGET for this rule
-#    and message). A TimeoutError (a pattern timing out, or the budget running out) ends that
-#    rule's scan for this message: the findings already collected are still reported, nothing
-#    more is looked at. A timeout means the text is pathological, so trying the rule's other
-#    patterns would only spend more time on it.
+#  * Each wording family ("branch") names the words any of its matches contains (its anchors) and
+#    other words the text must hold for it to match (see checks.scan.Anchored). A branch whose
+#    words are absent is never run; one that can match runs only in short windows around its
+#    anchors. The text's word set and the matches are computed once per message and shared by
+#    every rule, so ordinary wording costs a few set operations per branch.
+#  * Every regex call gets a timeout (MATCH_TIMEOUT), and a rule checks its own budget
+#    (RULE_BUDGET) before each branch. A TimeoutError (a pattern timing out, or the budget running
+#    out) ends that rule's scan for this message: the findings already collected are still
+#    reported, nothing more is looked at. A timeout means the text is pathological, so trying the
+#    rule's other patterns would only spend more time on it.
 #  * A rule reports at most MAX_FINDINGS findings per message (beyond that the report is
 #    unreadable and the verdict is already decided), and each branch yields at most
 #    MAX_CANDIDATES matches, so dense adversarial text ("sorry sorry sorry ...") costs a bounded
@@ -38,8 +40,6 @@ MAX_CANDIDATES = 100
 RULE_BUDGET = 2 * MATCH_TIMEOUT
 SENTENCE_REACH = 300
 CLAUSE_REACH = 100
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def rule_pattern(source: str) -> regex.Pattern[str]:
@@ -55,38 +55,44 @@ def rule_pattern(source: str) -> regex.Pattern[str]:
 
 @dataclass(frozen=True)
 class Branch:
-    """One family of wording: a pattern, the kind of finding it makes, and its keyword gate.
-
-    `gate` is a conjunction of alternatives: for every group at least one of its lowercase
-    keywords must occur in the text, or the pattern cannot match and is not run.
-    """
+    """One family of wording: the kind of finding it makes and its anchored pattern."""
 
     kind: str
-    gate: tuple[tuple[str, ...], ...]
-    pattern: regex.Pattern[str]
+    anchored: Anchored
+
+    @property
+    def pattern(self) -> regex.Pattern[str]:
+        return self.anchored.pattern
 
 
-def branch(kind: str, gate: str, source: str) -> Branch:
-    """A branch from a gate written as "word|word & word|word" and a `rule_pattern` source."""
-    groups = tuple(tuple(word.strip() for word in group.split("|")) for group in gate.split("&"))
-    # Gate words are single words: the text may wrap a phrase across lines, a substring test would miss it.
-    if not all(word and not any(ch.isspace() for ch in word) for group in groups for word in group):
-        raise ValueError(f"gate words must be single words: {gate!r}")
-    return Branch(kind, groups, rule_pattern(source))
+def branch(
+    kind: str, gate: str, source: str, before: int = 80, after: int = 120, start: bool = False
+) -> Branch:
+    """A branch from a gate "anchor|words & other|words" and a `rule_pattern` source.
+
+    Gate words are whole lower-case words as the text's word set holds them (split at punctuation, so
+    "didn't" is "didn"), or prefixes written "word*". Every match contains a word of the first group that
+    starts at most `before` characters after the match start and `after` characters before its end
+    (lookarounds included), or, with `start`, every match begins with a word of the first group; the text
+    must also contain a word of each later group.
+    """
+    return Branch(kind, anchored(rule_pattern(source), gate, before, after, start))
 
 
-@lru_cache(maxsize=256)
-def extra_pattern(phrases: tuple[str, ...]) -> regex.Pattern[str] | None:
-    """The team's extra phrases as one whitespace-tolerant pattern (cached: teams rarely change them)."""
-    return phrase_pattern(phrases)
+class Branches:
+    """A rule's wording families, consulted together: the text's word set picks the ones that can match."""
 
+    def __init__(self, *items: Branch) -> None:
+        self.items = items
+        self._anchored = AnchoredSet(item.anchored for item in items)
+        self._branch_of = {id(item.anchored): item for item in items}
 
-@lru_cache(maxsize=8)
-def lowered_text(text: str) -> str:
-    """The text in lower case with offsets unchanged, for keyword gates (shared by all rules of one message)."""
-    lowered = text.lower()
-    # A few characters change length when lower-cased ("İ"); fall back to ASCII-only lowering then.
-    return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
+    def __iter__(self) -> Iterator[Branch]:
+        return iter(self.items)
+
+    def candidates(self, view: ScanText) -> list[Branch]:
+        """The branches whose words all occur in the text, in order."""
+        return [self._branch_of[id(item)] for item in self._anchored.candidates(view)]
 
 
 def scan_limit(text: str) -> int:
@@ -143,7 +149,7 @@ _LAST_SPACE = regex.compile(r"\s\S*$")
 
 
 class RuleScan:
-    """Per-message working state for one rule: text, keyword view, greeting lines and the time budget."""
+    """Per-message working state for one rule: the shared prepared text, greeting lines and the time budget."""
 
     def __init__(self, message: CheckMessage, rule_id: str, severity: Severity) -> None:
         full = message.text
@@ -151,16 +157,14 @@ class RuleScan:
         self.limit = scan_limit(full)
         self.text = full if len(full) <= self.limit + 2 * SENTENCE_REACH else full[: self.limit + 2 * SENTENCE_REACH]
         self.whole = len(self.text) == len(full)
-        self.index = TextIndex(self.text)
+        # The same prepared text (word set, remembered matches) serves every rule of this message.
+        self.view: ScanText = prepare(self.text)
+        self.index = self.view.index
         self.greeting_lines = message.parsed.greeting_lines
         self.rule_id = rule_id
         self.severity = severity
-        self.extra = extra_pattern(tuple(message.team.rule(rule_id).extra_phrases))
+        self.extra: tuple[str, ...] = tuple(p for p in message.team.rule(rule_id).extra_phrases if p.strip())
         self._deadline = time.monotonic() + RULE_BUDGET
-
-    @cached_property
-    def lowered(self) -> str:
-        return lowered_text(self.text[: self.limit])
 
     def timeout(self) -> float:
         """The timeout for the next regex call; raises TimeoutError once the rule's budget is spent."""
@@ -169,37 +173,44 @@ class RuleScan:
             raise TimeoutError("rule budget spent")
         return min(MATCH_TIMEOUT, left)
 
-    def gate_open(self, item: Branch) -> bool:
-        return all(any(word in self.lowered for word in group) for group in item.gate)
-
-    def matches(
-        self, pattern: regex.Pattern[str], pos: int = 0, endpos: int | None = None, limit: int = MAX_CANDIDATES
-    ) -> Iterator[regex.Match[str]]:
-        """Matches of `pattern` outside greeting lines that start in the scanned part, at most `limit` of them."""
-        end = self.limit if endpos is None else min(endpos, len(self.text))
+    def found(self, item: Anchored, pos: int = 0, endpos: int | None = None) -> Iterator[regex.Match[str]]:
+        """Matches of an anchored pattern outside greeting lines that start in text[pos:endpos] and in the
+        scanned part, at most MAX_CANDIDATES of them."""
+        self.timeout()  # a spent budget ends the scan before any more matching
+        end = self.limit if endpos is None else min(endpos, self.limit)
         seen = 0
-        for match in pattern.finditer(self.text, pos, end, timeout=self.timeout()):
-            if match.start() >= self.limit:
+        for match in self.view.matches(item):
+            if match.start() < pos:
+                continue
+            if match.start() >= end:
                 return
-            if self.on_greeting(match.start()):
+            if (endpos is not None and match.end() > endpos) or self.on_greeting(match.start()):
                 continue
             yield match
             seen += 1
-            if seen >= limit:
+            if seen >= MAX_CANDIDATES:
                 return
 
-    def branch_matches(self, branches: Iterable[Branch]) -> Iterator[tuple[Branch, regex.Match[str]]]:
-        """Matches of every branch whose keywords occur in the text."""
-        for item in branches:
-            if self.gate_open(item):
-                for match in self.matches(item.pattern):
-                    yield item, match
+    def branch_matches(self, branches: Branches) -> Iterator[tuple[Branch, regex.Match[str]]]:
+        """Matches of every branch whose words occur in the text."""
+        for item in branches.candidates(self.view):
+            for match in self.found(item.anchored):
+                yield item, match
 
-    def any_branch(self, branches: Iterable[Branch]) -> bool:
+    def any_branch(self, branches: Branches) -> bool:
         """Whether any branch matches anywhere (outside greeting lines)."""
-        return any(
-            next(self.matches(item.pattern, limit=1), None) is not None for item in branches if self.gate_open(item)
-        )
+        return any(next(self.found(item.anchored), None) is not None for item in branches.candidates(self.view))
+
+    def extra_matches(self) -> list[regex.Match[str]]:
+        """Matches of the team's extra phrases for this rule, outside greeting lines and in the scanned part."""
+        if not self.extra:
+            return []
+        self.timeout()
+        return [
+            match
+            for match in phrase_matches(self.view, self.extra)
+            if match.start() < self.limit and not self.on_greeting(match.start())
+        ][:MAX_CANDIDATES]
 
     def search(self, pattern: regex.Pattern[str], pos: int = 0, endpos: int | None = None) -> regex.Match[str] | None:
         end = self.limit if endpos is None else min(endpos, len(self.text))
@@ -254,14 +265,12 @@ class RuleScan:
 
     def extra_findings(self, message: str, suggestion: Callable[[str], str]) -> Iterator[Finding]:
         """Findings for the team's extra phrases, which are unconditional triggers."""
-        if self.extra is None:
-            return
-        for match in self.matches(self.extra):
+        for match in self.extra_matches():
             yield self.finding(match.start(), match.end(), message, suggestion(self.words(match.start(), match.end())))
 
 
 def phrase_findings(
-    scan: RuleScan, branches: Iterable[Branch], message: str, suggestion: Callable[[str], str], extend: bool = True
+    scan: RuleScan, branches: Branches, message: str, suggestion: Callable[[str], str], extend: bool = True
 ) -> Iterator[Finding]:
     """One finding per branch match (extended to the end of its clause when `extend`), same message for all."""
     for _, match in scan.branch_matches(branches):
@@ -299,15 +308,23 @@ _I_COULD = _joined("could|might|may|will|'ll|would")
 # --------------------------------------------------------------------------------------------
 # Apology words, shared by several rules.
 # --------------------------------------------------------------------------------------------
-APOLOGY_GATE = "sorry|apolog|regret|bad|forgive|culpa"
-APOLOGY_WORD = rule_pattern(
-    r"\b(?:sorry|apologi[sz](?:e[sd]?|ing)|apolog(?:y|ies)|regret(?:s|ted|ting)?|my bad|forgive me|mea culpa)\b"
+_APOLOGISE_WORDS = (
+    "apologise|apologize|apologised|apologized|apologises|apologizes|apologising|apologizing|apology|apologies"
 )
-# The three apology stems and how each one is spelled out, for branches that start with the word itself.
+_REGRET_WORDS = "regret|regrets|regretted|regretting"
+APOLOGY_WORD = anchored(
+    rule_pattern(
+        r"\b(?:sorry|apologi[sz](?:e[sd]?|ing)|apolog(?:y|ies)|regret(?:s|ted|ting)?|my bad|forgive me|mea culpa)\b"
+    ),
+    f"sorry|{_APOLOGISE_WORDS}|{_REGRET_WORDS}|bad|forgive|culpa",
+    before=5,
+    after=20,
+)
+# The three apology stems: the words that spell each one out, and its pattern, for branches that start with it.
 _APOLOGY_STEMS = (
     ("sorry", r"sorry"),
-    ("apolog", r"apolog(?:i[sz]e[sd]?|i[sz]ing|y|ies)"),
-    ("regret", r"regret(?:s|ted|ting)?"),
+    (_APOLOGISE_WORDS, r"apolog(?:i[sz]e[sd]?|i[sz]ing|y|ies)"),
+    (_REGRET_WORDS, r"regret(?:s|ted|ting)?"),
 )
 # A "sorry" that is manners or sympathy rather than an apology for something the sender did.
 _SOCIAL_AFTER = rule_pattern(
@@ -343,8 +360,7 @@ def is_real_apology(scan: RuleScan, match: regex.Match[str]) -> bool:
 
 def apology_words(scan: RuleScan, pos: int = 0, endpos: int | None = None) -> Iterator[regex.Match[str]]:
     """Apology words in text[pos:endpos], skipping the whole scan when the text has none."""
-    if any(word in scan.lowered for word in APOLOGY_GATE.split("|")):
-        yield from scan.matches(APOLOGY_WORD, pos, endpos)
+    return scan.found(APOLOGY_WORD, pos, endpos)
 
 
 def first_real_apology(scan: RuleScan, pos: int = 0, endpos: int | None = None) -> regex.Match[str] | None:
@@ -405,15 +421,20 @@ _HURT_WORDS = (
     "overlooked"
 )
 _HURT = _alternatives(_HURT_WORDS)
-_HURT_GATE = "upset|offend|hurt|disappoint|annoy|bother|frustrat|unhappy|angry|mad|confus|uncomfortable|put|insult|" \
-    "slight|let|affect|impact|inconvenience|trouble|misled|left|exclude|ignore|overlook"
+_HURT_GATE = (
+    "upset|offended|hurt|disappointed|annoyed|bothered|frustrated|unhappy|angry|mad|confused|uncomfortable|put|"
+    "insulted|slighted|let|affected|impacted|inconvenienced|troubled|misled|left|excluded|ignored|overlooked"
+)
 _HARM_NOUN_WORDS = (
     "inconvenience|confusion|trouble|disruption|frustration|hassle|distress|upset|offen[cs]e|harm|misunderstanding|"
     "disappointment|issues?|problems?|difficult(?:y|ies)|stress|annoyance|concern|delay|discomfort"
 )
 _HARM_NOUN = _alternatives(_HARM_NOUN_WORDS)
-_HARM_GATE = "inconvenience|confusion|trouble|disruption|frustration|hassle|distress|upset|offen|harm|" \
-    "misunderstanding|disappointment|issue|problem|difficult|stress|annoyance|concern|delay|discomfort"
+_HARM_GATE = (
+    "inconvenience|confusion|trouble|disruption|frustration|hassle|distress|upset|offence|offense|harm|"
+    "misunderstanding|disappointment|issue|issues|problem|problems|difficulty|difficulties|stress|annoyance|concern|"
+    "delay|discomfort"
+)
 _MAY_HAVE = (
     r"(?:may|might|could) (?:have )?(?:caused|created|resulted in|led to|brought|meant)(?: you| anyone| some of you)?"
 )
@@ -424,15 +445,15 @@ _REACTION_VERBS = (
 _STATE_VERBS = r"(?:were|are|'re|was|got|have been|'ve been|became|ended up|feel|felt)"
 
 
-def _apology_branches(kind: str, gate: str, template: str) -> list[Branch]:
-    """One branch per apology stem, so every pattern starts with a literal word (the fast path in `regex`)."""
+def _apology_branches(kind: str, gate: str, template: str, after: int) -> list[Branch]:
+    """One branch per apology stem, anchored on the apology word the pattern starts with."""
     return [
-        branch(kind, stem + (" & " + gate if gate else ""), template.replace("{APOL}", spelled))
+        branch(kind, stem + (" & " + gate if gate else ""), template.replace("{APOL}", spelled), after=after, start=True)
         for stem, spelled in _APOLOGY_STEMS
     ]
 
 
-_NON_APOLOGY: tuple[Branch, ...] = (
+_NON_APOLOGY = Branches(
     # sorry if / apologies in case -- but not the hedges about the message itself ("sorry if this is a silly
     # question", "apologies if I missed something", "sorry if you get this twice"), which apologise for nothing
     *_apology_branches(
@@ -442,7 +463,7 @@ _NON_APOLOGY: tuple[Branch, ...] = (
         r"(?:silly|dumb|stupid|basic|naive|daft|obvious|duplicate|repeat|double|cross-?post|off-topic|asked|answered|"
         r"covered|discussed|long|wrong list|the wrong list)|I(?:'m|'ve| am| have)? (?:missed|missing|misunderstood|"
         r"overlooked|asking|repeating|being (?:dense|slow|thick))|you (?:get|got|receive|received|see|saw) (?:this|it) "
-        r"(?:twice|more than once|again))\b)",
+        r"(?:twice|more than once|again))\b)", after=120,
     ),
     # sorry you feel / that you felt / for how you feel / that you were upset
     *_apology_branches(
@@ -451,70 +472,71 @@ _NON_APOLOGY: tuple[Branch, ...] = (
         rf"\b{{APOL}} (?:that |for how |about how |for the way |about the way )?(?:you|{_PEOPLE}) "
         rf"(?:(?:may|might|must) (?:have )?)?(?:{_REACTION_VERBS}|{_STATE_VERBS} (?:(?:so|that|a bit|a little|quite|"
         r"very|"
-        rf"really|at all) )?{_HURT})\b",
+        rf"really|at all) )?{_HURT})\b", after=140,
     ),
     # sorry it came across as / that my email was taken
     *_apology_branches(
         "reaction",
         "came|sounded|taken|perceived|received|landed|seemed|felt|read",
         r"\b{APOL} (?:that )?(?:it|this|that|my (?:email|message|note|comment|reply|tone|words?|remark|joke|post)) "
-        r"(?:came across|came off|sounded|was taken|was perceived|was received|landed|seemed|felt|read)\b",
+        r"(?:came across|came off|sounded|was taken|was perceived|was received|landed|seemed|felt|read)\b", after=100,
     ),
     # we regret that you were ...
     branch(
         "reaction",
-        "regret",
+        f"{_REGRET_WORDS} & you|customers|{_PEOPLE_GATE}",
         rf"\bregret(?:s|ted)? (?:that |if )?(?:you|{_PEOPLE}|customers) (?:were|was|are|feel|felt|have been|'ve been|"
-        r"got|may|might|found|took|saw|experienced)\b",
+        r"got|may|might|found|took|saw|experienced)\b", before=5, after=80,
     ),
     # any inconvenience this may have caused
     branch(
         "harm",
-        f"{_HARM_GATE} & may|might|could & caus|creat|result|led|brought|meant",
+        f"caused|created|resulted|led|brought|meant & may|might|could & {_HARM_GATE}",
         rf"\b(?:any|whatever|the) (?:possible |potential )?{_HARM_NOUN} (?:(?:this|that|it|which|we|I|this \w+|"
-        rf"the \w+|my \w+|our \w+) )?{_MAY_HAVE}\b",
+        rf"the \w+|my \w+|our \w+) )?{_MAY_HAVE}\b", before=100, after=40,
     ),
     # (for / regret) any inconvenience
     branch(
         "harm",
-        f"any|whatever & {_HARM_GATE}",
-        rf"(?<=\b(?:for|about|over|regret|regrets) )(?:any|whatever) (?:possible |potential )?{_HARM_NOUN}\b",
+        f"any|whatever & {_HARM_GATE} & for|about|over|regret|regrets",
+        rf"(?<=\b(?:for|about|over|regret|regrets) )(?:any|whatever) (?:possible |potential )?{_HARM_NOUN}\b", before=15, after=60,
     ),
     # if this caused you any trouble
     branch(
         "harm",
-        f"if & any & {_HARM_GATE}",
+        f"caused|created & if & any & {_HARM_GATE}",
         rf"\bif (?:this|that|it|we|I|our \w+|my \w+) (?:has |may have |might have )?(?:caused|created) "
-        rf"(?:you |anyone )?any {_HARM_NOUN}\b",
+        rf"(?:you |anyone )?any {_HARM_NOUN}\b", before=60, after=40,
     ),
     # mistakes were made (not "... by me", "... on my part")
     branch(
         "passive",
-        "mistake|error|oversight|misjudg|misstep|bad & made|committed",
+        "made|committed & mistake|mistakes|error|errors|oversight|oversights|misjudgment|misjudgments|misjudgement|"
+        "misjudgements|misstep|missteps|calls|decisions|choices",
         r"\b(?:(?:a|an|some|certain|several|a few|the|few) )?(?:mistakes?|errors?|oversights?|misjudge?ments?|"
         r"missteps?|bad (?:calls|decisions|choices)) (?:were|was|have been|has been|had been|got|may have been|"
-        r"might have been) (?:made|committed)\b(?! (?:by (?:me|us|myself|I)|on (?:my|our) (?:part|side|end))\b)",
+        r"might have been) (?:made|committed)\b(?! (?:by (?:me|us|myself|I)|on (?:my|our) (?:part|side|end))\b)", before=70, after=50,
     ),
-    branch("passive", "ball & dropped", r"\bthe ball (?:was|got|has been) dropped\b(?! by (?:me|us)\b)"),
+    branch("passive", "dropped & ball", r"\bthe ball (?:was|got|has been) dropped\b(?! by (?:me|us)\b)", before=30, after=30),
     # if anyone was offended (only with an apology in the same sentence; checked in the rule)
     branch(
         "vague",
-        f"if & {_PEOPLE_GATE} & {_HURT_GATE}",
+        f"{_HURT_GATE} & if & {_PEOPLE_GATE}",
         rf"\bif {_PEOPLE} (?:(?:was|were|is|are|felt|feels|got|has been|have been|may have been|might have been|"
-        rf"became|ended up) )?(?:(?:at all|in any way|remotely) )?{_HURT}\b",
+        rf"became|ended up) )?(?:(?:at all|in any way|remotely) )?{_HURT}\b", before=90, after=20,
     ),
     branch(
         "vague",
-        f"if & {_HURT_GATE}",
+        "offended|upset|hurt|bothered|annoyed|inconvenienced|confused|affected|disappointed & if",
         rf"\bif (?:I|we|this|that|it|my \w+|our \w+) (?:have |has |may have |might have )?(?:offended|upset|hurt|"
-        rf"bothered|annoyed|inconvenienced|confused|affected|disappointed) (?:you|{_PEOPLE})\b",
+        rf"bothered|annoyed|inconvenienced|confused|affected|disappointed) (?:you|{_PEOPLE})\b", before=50, after=40,
     ),
     # to everyone who may have been affected
     branch(
         "vague",
-        f"may|might & {_HURT_GATE}",
+        f"{_HURT_GATE} & may|might & who|that",
         rf"\b(?:to|towards?) (?:everyone|everybody|all of you|all those|those|any customers|customers|people) "
-        rf"(?:who|that) (?:may|might) (?:have )?(?:been |felt |feel )?{_HURT}\b",
+        rf"(?:who|that) (?:may|might) (?:have )?(?:been |felt |feel )?{_HURT}\b", before=100, after=20,
     ),
     # to whoever was affected / to anyone I upset
     branch(
@@ -523,7 +545,7 @@ _NON_APOLOGY: tuple[Branch, ...] = (
         r"\b(?:to|towards?) (?:whoever|whomever|anyone|anybody|any of you|those of you) (?:(?:who|that|I|we|this|"
         r"it) )?"
         rf"(?:(?:was|were|is|are|felt|feels|got|has been|have been|may have been|might have been|may have|might have|"
-        rf"may|might|may feel|might feel|may have felt|might have felt) )?(?:(?:at all|in any way) )?{_HURT}\b",
+        rf"may|might|may feel|might feel|may have felt|might have felt) )?(?:(?:at all|in any way) )?{_HURT}\b", before=15, after=110,
     ),
 )
 _CONTRAST = rule_pattern(
@@ -626,7 +648,7 @@ class NonApologyCheck:
                 'or "to everyone whose <order/report/meeting> was affected".'
             )
         elif kind in {"conditional", "reaction"}:
-            apology = APOLOGY_WORD.search(scan.text, start, end, timeout=scan.timeout())
+            apology = APOLOGY_WORD.pattern.search(scan.text, start, end, timeout=scan.timeout())
             if apology is None or is_social(scan, apology):
                 return None
             start = apology_head_start(scan, apology)
@@ -720,42 +742,39 @@ _INTENSIFIER = (
 )
 _NOT_OWNERSHIP_AFTER_BUT = r"(?! (?:I )?(?:forgot|didn't|did not|failed|messed|dropped|missed|never|should)\b)"
 
-_EXCUSE: tuple[Branch, ...] = (
+_EXCUSE = Branches(
     # health
     branch(
         "health",
-        "feeling",
+        "i & feeling",
         rf"\bI{_I_WAS_OR_AM_NOT} "
         rf"{_INTENSIFIER}?feeling {_INTENSIFIER}?(?:great|good|well|sick|ill|unwell|myself|100 ?%|rough|poorly|off|"
-        r"under the weather|my best)\b",
-    ),
+        r"under the weather|my best)\b", after=100, start=True),
     branch(
         "health",
-        "sick|ill|unwell|poorly|weather|lag|run|colo",
+        "i & sick|ill|unwell|poorly|weather|jet|lagged|jetlagged|run|colour|color",
         rf"\bI{_I_BECAME} {_INTENSIFIER}{{0,2}}(?:sick|ill|unwell|"
-        r"poorly|under the weather|jet-?lagged|run down|off colou?r)\b(?! of\b)",
-    ),
+        r"poorly|under the weather|jet-?lagged|run down|off colou?r)\b(?! of\b)", after=100, start=True),
     branch(
         "health",
-        "well",
+        "i & well",
         rf"\bI{_I_WAS_NOT} well\b(?![- ](?:prepared|organi[sz]ed|"
-        r"informed|equipped|aware|versed|thought|planned|enough|placed)\b)",
-    ),
-    branch("health", "down", r"\b(?:came|come|coming) down with\b"),
+        r"informed|equipped|aware|versed|thought|planned|enough|placed)\b)", after=60, start=True),
+    branch("health", "down & came|come|coming", r"\b(?:came|come|coming) down with\b", before=15, after=20),
     branch(
         "health",
-        "cold|flu|migraine|headache|fever|bug|virus|covid|poisoning|ache|throat",
+        "i & cold|flu|migraine|headache|fever|bug|virus|covid|poisoning|toothache|ache|throat",
         rf"\bI{_I_HAD} (?:a |the |an )?"
         r"(?:(?:bad|terrible|awful|nasty|splitting|pounding|stomach|horrible|killer) )?(?:cold|flu|migraine|headache|"
-        r"fever|bug|stomach bug|virus|covid|food poisoning|toothache|stomach ache|sore throat)\b",
-    ),
+        r"fever|bug|stomach bug|virus|covid|food poisoning|toothache|stomach ache|sore throat)\b", after=90, start=True),
     # transport
     branch(
         "transport",
-        "train|bus|subway|tube|metro|flight|plane|tram|ferry|taxi|uber|cab|ride|connection|commute",
+        "train|bus|subway|tube|metro|flight|plane|tram|ferry|taxi|uber|cab|ride|connection|commute & "
+        "late|delayed|cancelled|canceled|stuck|held|diverted|slow|overbooked|behind",
         r"\b(?:the|my|our|a) (?:train|bus|subway|tube|metro|flight|plane|tram|ferry|taxi|uber|cab|ride|connection|"
         r"commute) (?:was|were|got|had been|has been|ran|came|is) (?:\w+ ){0,3}?(?:late|delayed|cancell?ed|stuck|"
-        r"held up|diverted|slow|overbooked|behind schedule)\b",
+        r"held up|diverted|slow|overbooked|behind schedule)\b", before=10, after=90,
     ),
     branch(
         "transport",
@@ -765,20 +784,21 @@ _EXCUSE: tuple[Branch, ...] = (
         r"\btraffic (?:was|is|has been|were) (?:\w+ ){0,2}?(?:terrible|awful|bad|horrible|insane|crazy|a nightmare|"
         r"backed up|jammed|gridlocked|heavy|brutal|murder|hell|worse|slow|at a standstill)\b|"
         r"\btraffic jams?\b|\b(?:heavy|bad|awful|terrible|horrible|rush[- ]hour) traffic\b|"
-        r"(?<=[-—–:;,] ?)traffic(?=[.!…]|\s*$)",
+        r"(?<=[-—–:;,] ?)traffic(?=[.!…]|\s*$)", before=70, after=70,
     ),
-    branch("transport", "missed", r"\bmissed (?:my|the) (?:train|bus|flight|connection|ride|ferry|tram)\b"),
+    branch("transport", "missed & train|bus|flight|connection|ride|ferry|tram", r"\bmissed (?:my|the) (?:train|bus|flight|connection|ride|ferry|tram)\b", before=5, after=40),
     branch(
         "transport",
         "car",
-        r"\b(?:my|the|our) car (?:broke down|wouldn't start|would not start|died|had a flat|got a flat)\b",
+        r"\b(?:my|the|our) car (?:broke down|wouldn't start|would not start|died|had a flat|got a flat)\b", before=10, after=40,
     ),
-    branch("transport", "tire|tyre|road", r"\b(?:a |my )?flat (?:tire|tyre)\b|\broad ?works\b"),
+    branch("transport", "flat|road|roadworks", r"\b(?:a |my )?flat (?:tire|tyre)\b|\broad ?works\b", before=10, after=30),
     # technology
     branch(
         "technology",
-        "computer|laptop|pc|mac|machine|phone|internet|wi|connection|vpn|mail|inbox|printer|alarm|calendar|headset|"
-        "mic|camera|battery|charger|power|drive|file|broadband|router|copier|scanner",
+        "computer|laptop|pc|mac|machine|phone|internet|wi|wifi|connection|vpn|email|mail|inbox|printer|alarm|"
+        "calendar|headset|mic|microphone|camera|battery|charger|power|drive|file|files|broadband|router|photocopier|"
+        "copier|scanner & my|the",
         r"\b(?:my (?:computer|laptop|pc|mac|machine|phone|internet|wi-?fi|connection|vpn|e-?mail|inbox|printer|alarm|"
         r"calendar|headset|mic|microphone|camera|battery|charger|power|hard drive|files?|broadband|router)|"
         r"the (?:printer|photocopier|copier|scanner|alarm)) (?:(?:had|has|just|suddenly|kept|then|also) )?"
@@ -786,132 +806,131 @@ _EXCUSE: tuple[Branch, ...] = (
         r"broke|broken|froze|frozen|fail\w*|went (?:down|off|offline|dead|flat)|was (?:down|dead|broken|flat|offline)|"
         r"stopped \w+|(?:didn't|did not|wouldn't|would not|won't|couldn't|could not|refused to|wasn't|was not) \w+|"
         r"cut out|dropped|glitch\w*|ran out|(?:got )?corrupt\w*|acted up|was acting up|decided to|restart\w*|"
-        r"reboot\w*|updat\w*|jammed|wiped|disconnected|overheat\w*|gave up)\b",
+        r"reboot\w*|updat\w*|jammed|wiped|disconnected|overheat\w*|gave up)\b", before=20, after=100,
     ),
     branch(
         "technology",
-        "internet|wi|power|electricity|network|vpn|broadband",
+        "internet|wi|wifi|power|electricity|network|vpn|broadband & was|went|had|cut|kept",
         r"\b(?:the|our) (?:internet|wi-?fi|power|electricity|network|vpn|broadband) (?:was|went|had gone|cut|kept) "
-        r"(?:down|out|off|dropping|cutting out)\b",
+        r"(?:down|out|off|dropping|cutting out)\b", before=10, after=70,
     ),
     branch(
         "technology",
-        "signal|reception|wi|internet|connection|coverage|service",
+        "signal|reception|wi|wifi|internet|connection|coverage|service & no",
         r"\b(?:had|have|got|with) no (?:phone |mobile |cell )?(?:signal|reception|wi-?fi|internet|connection|coverage|"
-        r"service)\b",
+        r"service)\b", before=40, after=20,
     ),
     branch(
         "technology",
         "power|technical",
-        r"\b(?:a |the )?power (?:cut|outage|failure)\b|\btechnical (?:issues|difficulties|problems|glitch(?:es)?)\b",
+        r"\b(?:a |the )?power (?:cut|outage|failure)\b|\btechnical (?:issues|difficulties|problems|glitch(?:es)?)\b", before=10, after=40,
     ),
     # workload
     branch(
         "workload",
-        "swamped|slammed|buried|snowed|overloaded|stretched|busy|flat|run|drowning|tied|caught|held|sidetracked|"
-        "distracted|pulled|stuck|back-to-back|double|office|holiday|vacation|leave|away|travel|road|transit|sick",
+        "i & swamped|slammed|buried|snowed|overloaded|stretched|busy|flat|run|drowning|tied|caught|held|"
+        "sidetracked|distracted|pulled|stuck|back|double|office|holiday|vacation|leave|away|travelling|traveling|road|"
+        "transit|sick",
         rf"\bI{_I_HAD_BEEN} {_INTENSIFIER}{{0,2}}(?:swamped|slammed|buried|"
         r"snowed under|overloaded|stretched(?: too)? thin|busy|flat out|run off my feet|drowning|tied up|caught up|"
         r"held up|sidetracked|distracted|pulled (?:in|into|away)|stuck in|in back-to-back|double-booked|double booked|"
         r"out of (?:the )?office|on (?:holiday|vacation|leave)|away|travell?ing|on the road|in transit|off sick|"
-        r"out sick)\b",
-    ),
+        r"out sick)\b", after=100, start=True),
     branch(
         "workload",
-        "swamped|slammed|buried|snowed|overloaded|stretched|drowning|flat",
-        rf"\bI(?:'m| am) {_INTENSIFIER}{{0,2}}(?:swamped|slammed|buried|snowed under|overloaded|drowning|flat out)\b",
-    ),
+        "i & swamped|slammed|buried|snowed|overloaded|drowning|flat",
+        rf"\bI(?:'m| am) {_INTENSIFIER}{{0,2}}(?:swamped|slammed|buried|snowed under|overloaded|drowning|flat out)\b", after=70, start=True),
     branch(
         "workload",
-        "crazy|hectic|busy|mad|insane|chaotic|manic|rough|long|nightmare|brutal & week|day|month|morning|quarter|"
-        "time|stretch",
+        "crazy|hectic|busy|mad|insane|chaotic|manic|rough|long|nightmare|brutal & week|day|month|morning|days|"
+        "weeks|quarter|time|stretch",
         r"\b(?:it's|it has|it had|it was|this|the|last|it's been|this has|this has been|this was) (?:been )?"
         r"(?:(?:a|such a|one) )?(?:crazy|hectic|busy|mad|insane|chaotic|manic|rough|long|nightmare|brutal) "
-        r"(?:week|day|month|morning|few days|few weeks|quarter|time|stretch)\b",
+        r"(?:week|day|month|morning|few days|few weeks|quarter|time|stretch)\b", before=60, after=40,
     ),
     branch(
         "workload",
-        "going & everything|all",
-        r"\b(?:with|because of|due to) (?:everything|all) (?:else )?(?:that(?:'s| was| is) )?going on\b",
+        "going & everything|all & on",
+        r"\b(?:with|because of|due to) (?:everything|all) (?:else )?(?:that(?:'s| was| is) )?going on\b", before=50, after=20,
     ),
-    branch("workload", "back-to-back|came", r"\bback-to-back (?:meetings|calls)\b|\bsomething came up\b"),
+    branch("workload", "back|came", r"\bback-to-back (?:meetings|calls)\b|\bsomething came up\b", before=20, after=30),
     branch(
         "personal",
-        "emergency|matter|situation|crisis",
+        "emergency|matter|situation|crisis & family|personal|medical|childcare|last|unexpected",
         r"\b(?:a |an )?(?:family|personal|medical|childcare|last-minute|unexpected) (?:emergency|matter|situation|"
-        r"crisis)\b",
+        r"crisis)\b", before=40, after=20,
     ),
     branch(
         "personal",
         "sick|ill|unwell & kid|son|daughter|child|dog|cat|partner|wife|husband",
-        r"\bmy (?:kid|son|daughter|child|dog|cat|partner|wife|husband) (?:was|got|had been|fell) (?:sick|ill|unwell)\b",
+        r"\bmy (?:kid|son|daughter|child|dog|cat|partner|wife|husband) (?:was|got|had been|fell) (?:sick|ill|unwell)\b", before=40, after=15,
     ),
     # "because of X I couldn't" / "I couldn't ... because"
     branch(
         "cause",
-        "because",
+        "because & of",
         r"\bbecause of [^.!?\n]{1,60}? (?:I|we) (?:couldn't|could not|wasn't able|was not able|was unable|"
         r"weren't able|were unable|didn't have (?:the )?time|did not have (?:the )?time|had no (?:choice|time)|"
-        r"ran out of time|didn't get (?:a |the )?chance|never got (?:a |the )?chance|had to)\b",
+        r"ran out of time|didn't get (?:a |the )?chance|never got (?:a |the )?chance|had to)\b", before=5, after=150,
     ),
     branch(
         "cause",
-        "could|able|chance|time & because|since|as|due|owing|thanks",
+        "couldn|could|able|unable|chance|time & because|since|as|due|owing|thanks",
         r"\b(?:I|we) (?:couldn't|could not|wasn't able to|was not able to|was unable to|weren't able to|"
         r"were unable to|didn't get (?:a |the )?chance to|never got (?:a |the )?chance to|had no time to|"
         r"didn't have time to|did not have time to|ran out of time to)\b[^.!?\n]{0,60}? (?:because|since|as|"
-        r"due to|owing to|thanks to)\b",
+        r"due to|owing to|thanks to)\b", before=40, after=130,
     ),
     # circumstances
     branch(
         "circumstances",
-        "due",
+        "due & circumstances|reasons|issues|matters|factors|events|commitments",
         r"\bdue to (?:(?:unforeseen|unexpected|unavoidable|personal|extenuating|some|certain|a few|a number of|"
-        r"various|several|other) )?(?:circumstances|reasons|issues|matters|factors|events|commitments)\b",
+        r"various|several|other) )?(?:circumstances|reasons|issues|matters|factors|events|commitments)\b", before=5, after=90,
     ),
     branch(
         "circumstances",
-        "unforeseen|unexpected|unavoidable|extenuating",
-        r"\b(?:unforeseen|unexpected|unavoidable|extenuating) (?:circumstances|events|issues)\b",
+        "unforeseen|unexpected|unavoidable|extenuating & circumstances|events|issues",
+        r"\b(?:unforeseen|unexpected|unavoidable|extenuating) (?:circumstances|events|issues)\b", before=5, after=40,
     ),
-    branch("circumstances", "control", r"\b(?:circumstances )?(?:beyond|outside|out of) (?:my|our) control\b"),
+    branch("circumstances", "control", r"\b(?:circumstances )?(?:beyond|outside|out of) (?:my|our) control\b", before=50, after=10),
     # "it's not like I ..."
     branch(
         "not-like",
-        "like|as",
+        "like|if|though & not|isn|wasn|ain",
         r"\bit(?:'s| is| was)(?: just)? not (?:like|as if|as though) (?:I|we)\b|\bit(?: isn't| wasn't| ain't| is not|"
-        r" was not) (?:like|as if|as though) (?:I|we)\b|\bnot like I (?:meant|wanted|planned|intended|did it)\b",
+        r" was not) (?:like|as if|as though) (?:I|we)\b|\bnot like I (?:meant|wanted|planned|intended|did it)\b", before=35, after=25,
     ),
     # "I would have ... but", "I was going to ... but", "I tried to ... but"
     branch(
         "would-have",
-        "but & have|'d",
-        rf"\b(?:I|we)(?: would|'d) have\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}",
+        "but & have & would|d",
+        rf"\b(?:I|we)(?: would|'d) have\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}", before=120, after=70,
     ),
     branch(
         "would-have",
-        "but & going|planning|about",
-        rf"\b(?:I|we) (?:was|were) (?:going|planning|about) to\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}",
+        "but & going|planning|about & was|were",
+        rf"\b(?:I|we) (?:was|were) (?:going|planning|about) to\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}", before=120, after=70,
     ),
     branch(
         "would-have",
         "but & tried|meant|wanted|intended|planned",
-        rf"\b(?:I|we) (?:tried|meant|wanted|intended|planned) to\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}",
+        rf"\b(?:I|we) (?:tried|meant|wanted|intended|planned) to\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}", before=120, after=70,
     ),
     # nobody told me / the instructions were unclear
     branch(
         "not-told",
-        "told|informed|warned|reminded|asked|aware|copied|cc",
+        "told|informed|warned|reminded|asked|aware|copied|cc|ccd",
         r"\b(?:nobody|no one|no-one) (?:told|informed|warned|reminded|asked) (?:me|us)\b|"
         r"\bI (?:wasn't|was not|was never|had not been|hadn't been|never got) (?:told|informed|warned|reminded|"
-        r"made aware|copied|cc'?d)\b",
+        r"made aware|copied|cc'?d)\b", before=40, after=15,
     ),
     branch(
         "not-told",
         "unclear|confusing|ambiguous|vague|misleading|clear",
         r"\b(?:the|your) (?:instructions|brief|email|request|spec|specification|requirements|ticket|message|deadline|"
         r"directions) (?:was|were) (?:(?:a bit|a little|quite|very|really|pretty|so|kind of|somewhat) ){0,2}"
-        r"(?:unclear|confusing|ambiguous|vague|misleading|not clear)\b",
+        r"(?:unclear|confusing|ambiguous|vague|misleading|not clear)\b", before=90, after=15,
     ),
 )
 # After an apology in the same sentence, "because ..." / "due to ..." introduces the circumstances.
@@ -994,18 +1013,18 @@ class ExcuseCheck:
 # --------------------------------------------------------------------------------------------
 # self-focus
 # --------------------------------------------------------------------------------------------
-_SELF_FOCUS: tuple[Branch, ...] = (
+_SELF_FOCUS = Branches(
     # so much going on / on my shoulders
     branch(
         "burden",
-        "going|deal|juggle|cope|happening",
+        "going|deal|juggle|cope|happening & much|lot|ton|loads|tons|things",
         r"\b(?:I have|I've|I had|I've had|I've got|I got|I'm dealing with|I am dealing with|I've been dealing with|"
         r"there's|there is|there's been|there has been) (?:got |had )?(?:so much|a lot|too much|a ton|way too much|"
-        r"loads|tons|so many things) (?:going on|to deal with|to juggle|to cope with|happening)\b",
+        r"loads|tons|so many things) (?:going on|to deal with|to juggle|to cope with|happening)\b", before=100, after=20,
     ),
     branch(
         "burden",
-        "juggling|water|straw|over|edge|tough|hard|rough|awful|terrible|horrible|difficult|bad|brutal",
+        "juggling|water|straw|over|tough|hard|rough|awful|terrible|horrible|difficult|bad|brutal|stressful",
         r"\b(?:I'm|I am|I've been|I have been|I was) (?:\w+ )?juggling (?:so much|a lot|too much|everything|"
         r"(?:\w+ )?things)\b|"
         r"\b(?:barely |just )?(?:keeping|keep|kept) my head above water\b|\b(?:the|that was the) (?:final|"
@@ -1013,140 +1032,142 @@ _SELF_FOCUS: tuple[Branch, ...] = (
         r"\b(?:tipped|pushed|sent) me over(?: the edge)?\b|"
         r"\bI(?:'ve had| have had| had|'m having| am having) (?:a|such a|one) (?:(?:really|very|super|truly) )?"
         r"(?:tough|hard|rough|awful|terrible|horrible|difficult|bad|brutal|stressful) (?:week|day|month|year|time|"
-        r"few days|few weeks)\b",
+        r"few days|few weeks)\b", before=60, after=40,
     ),
     branch(
         "burden",
-        "plate|shoulders|mind",
+        "plate|shoulders|mind & my",
         r"\b(?:so much|a lot|too much|a ton|way too much|enough|loads|tons|the weight of the world) on my "
-        r"(?:plate|shoulders|mind)\b",
+        r"(?:plate|shoulders|mind)\b", before=60, after=15,
     ),
     branch(
         "burden",
         "stretched",
-        r"\bI(?:'m| am|'ve been| have been| feel) (?:\w+ ){0,2}?stretched (?:so |too |really |very |way too )?thin\b",
+        r"\bI(?:'m| am|'ve been| have been| feel) (?:\w+ ){0,2}?stretched (?:so |too |really |very |way too )?thin\b", before=50, after=25,
     ),
     branch(
         "effort",
-        "everything|all",
+        "everything|all & doing|did|tried|trying",
         r"\bI(?:'m| am|'ve been| have been| was| did)? (?:\w+ )?(?:doing|did|tried|trying) (?:everything|all) I "
         r"(?:can|could|possibly can)\b(?! to (?:fix|make|sort|resolve|get|put|correct|help you|find|repair|recover|"
-        r"undo)\b)",
+        r"undo)\b)", before=45, after=70,
     ),
-    branch("plea", "more|else", r"\bwhat (?:more|else) do you want(?: from me)?\b|\bwhat (?:more|else) can I do\?"),
+    branch("plea", "what & more|else", r"\bwhat (?:more|else) do you want(?: from me)?\b|\bwhat (?:more|else) can I do\?", before=5, after=40),
     # doing my best
     branch(
         "effort",
         "best",
         r"\bI(?:'m| am|'ve been| have been| was| did)? (?:just |really |honestly |only |truly )?(?:doing|trying|did|"
         r"tried) (?:the |my )?(?:very )?best(?: I can| I could)?\b(?! to (?:fix|make|sort|resolve|get|put|correct|"
-        r"help you|find|repair|recover|undo)\b)",
+        r"help you|find|repair|recover|undo)\b)", before=60, after=70,
     ),
     # only trying to help
     branch(
         "intent",
         "trying",
         rf"\bI{_I_WAS_OR_AM} (?:only |just |simply |merely |genuinely )?trying to (?:help|be helpful|"
-        r"do (?:the right thing|my job|you a favou?r|what's best))\b",
+        r"do (?:the right thing|my job|you a favou?r|what's best))\b", before=40, after=50,
     ),
     branch(
         "intent",
-        "help|meant|intentions",
+        "help|well|intentions",
         r"\bI (?:only |just |simply )?(?:wanted|meant|tried) to help\b|\bI meant well\b|"
         r"\b(?:my )?intentions were good\b|"
-        r"\bwith the best (?:of )?intentions\b",
+        r"\bwith the best (?:of )?intentions\b", before=35, after=25,
     ),
     # nobody helps me
     branch(
         "alone",
-        "nobody|one & help|support|back|listen|care",
+        "helping|helped|helps|supporting|supported|supports|backing|backed|backs|help|support|listens|listening|"
+        "listened|cares|cared & nobody|one",
         r"\b(?:nobody|no one|no-one)(?: \w+){0,4}? (?:helping|helped|helps|supporting|supported|supports|backing|"
         r"backed|"
-        r"backs|help|support|listens to|listening to|listened to|cares about|cared about) (?:me|us)\b",
+        r"backs|help|support|listens to|listening to|listened to|cares about|cared about) (?:me|us)\b", before=70, after=25,
     ),
     branch(
         "alone",
-        "appreciat|notice|sees|recogni|values|thanks|credit|recognition",
+        "appreciate|appreciates|notice|notices|sees|recognises|recognizes|recognise|recognize|value|values|thanks|"
+        "credit|recognition|appreciation & nobody|one|never|don|do|rarely",
         r"\b(?:nobody|no one|no-one)(?: \w+){0,3}? (?:appreciates?|notices?|sees|recogni[sz]es?|values?|thanks) "
         r"(?:me|how (?:much|hard) I|what I do|my (?:work|effort)|everything I do|all I do)\b|"
-        r"\bI (?:never|don't|do not|rarely) get (?:any )?(?:credit|thanks|recognition|appreciation)\b",
+        r"\bI (?:never|don't|do not|rarely) get (?:any )?(?:credit|thanks|recognition|appreciation)\b", before=60, after=60,
     ),
-    branch("alone", "help|support|backup", r"\bI (?:get|got|have|had) no (?:help|support|backup|one to help)\b"),
+    branch("alone", "help|support|backup|one & no", r"\bI (?:get|got|have|had) no (?:help|support|backup|one to help)\b", before=25, after=20),
     branch(
         "alone",
         "own|myself|alone|only",
         r"\bI(?:'m| am|'ve been| have been| was) (?:all )?(?:on my own|by myself|alone|the only one) (?:here|with this|"
-        r"on this|doing|who)\b|\bI have to do (?:everything|it all) (?:myself|alone|on my own)\b",
+        r"on this|doing|who)\b|\bI have to do (?:everything|it all) (?:myself|alone|on my own)\b", before=50, after=30,
     ),
     # my job is at risk
     branch(
         "stakes",
         "lose",
-        rf"\b(?:if I lose|I{_I_COULD} lose) (?:this|my) (?:job|position|role|contract|bonus)\b",
+        rf"\b(?:if I lose|I{_I_COULD} lose) (?:this|my) (?:job|position|role|contract|bonus)\b", before=30, after=30,
     ),
     branch(
         "stakes",
         "fired|sacked|let|written|trouble",
         r"\b(?:if I|I(?: could| might| may| will|'ll| am going to|'m going to|'m gonna| am gonna| would))"
-        r"(?: (?:get|be|am|'m))? (?:fired|sacked|let go|written up|in (?:so much|big|real|serious|a lot of) trouble)\b",
+        r"(?: (?:get|be|am|'m))? (?:fired|sacked|let go|written up|in (?:so much|big|real|serious|a lot of) trouble)\b", before=50, after=40,
     ),
-    branch("stakes", "line", r"\bmy (?:job|neck|head|career|reputation) (?:is|'s) on the line\b"),
-    branch("stakes", "know", r"\bI (?:don't|do not) know what I(?:'m| am|'ll| will) (?:going to |gonna )?do\b"),
+    branch("stakes", "line & on", r"\bmy (?:job|neck|head|career|reputation) (?:is|'s) on the line\b", before=45, after=5),
+    branch("stakes", "know & what", r"\bI (?:don't|do not) know what I(?:'m| am|'ll| will) (?:going to |gonna )?do\b", before=20, after=40),
     # my feelings
     branch(
         "feelings",
-        "feel|felt",
+        "feel|felt|feeling",
         rf"\bI(?: feel| felt|'m feeling| am feeling|'ve been feeling| have been feeling) {_INTENSIFIER}{{0,2}}"
         r"(?:terrible|awful|horrible|dreadful|sick about|stupid|ashamed|mortified|embarrassed|guilty|miserable|"
         r"like (?:an? )?(?:idiot|fool|failure|moron|complete idiot|total failure))\b|"
-        r"\bI(?: feel| felt|'m feeling) (?:so|really|just|very|incredibly|pretty) bad\b",
+        r"\bI(?: feel| felt|'m feeling) (?:so|really|just|very|incredibly|pretty) bad\b", before=5, after=80,
     ),
     branch(
         "feelings",
-        "mortified|devastated|embarrassed|ashamed|gutted|mess|wreck|beside|stress|overwhelm|exhaust|burn|heartbroken|"
-        "wits|end|breaking|pressure|sleep",
+        "mortified|devastated|embarrassed|ashamed|gutted|mess|wreck|beside|stressed|overwhelmed|exhausted|burned|"
+        "burnt|heartbroken|wits|end|breaking|pressure|stress|sleep|sleeping",
         rf"\bI(?:'m| am|'ve been| have been| was) {_INTENSIFIER}{{0,2}}(?:mortified|devastated|embarrassed|ashamed|"
         r"gutted|a (?:mess|wreck)|beside myself|stressed(?: out)?|overwhelmed|exhausted|burn(?:ed|t) out|heartbroken|"
         r"at (?:my|the) (?:wits'? end|end of my rope|breaking point)|under (?:so much|a lot of|enormous|huge|immense|"
-        r"a ton of|a great deal of) (?:pressure|stress)|losing sleep|not sleeping)\b",
+        r"a ton of|a great deal of) (?:pressure|stress)|losing sleep|not sleeping)\b", before=80, after=40,
     ),
     branch(
         "feelings",
         "myself|sleep|slept",
         r"\b(?:beating|kicking) myself\b|\b(?:losing|lost) (?:so much |a lot of )?sleep\b|"
-        r"\bI (?:haven't|have not|couldn't|could not|can't|cannot) (?:slept|sleep)\b",
+        r"\bI (?:haven't|have not|couldn't|could not|can't|cannot) (?:slept|sleep)\b", before=40, after=5,
     ),
     # this is hard for me
     branch(
         "hard-for-me",
         "hard|difficult|tough|stressful|rough|awful|exhausting|upsetting|painful|embarrassing|nightmare|draining|"
-        "humiliating",
+        "humiliating & me",
         r"\b(?:this|it|that|the whole thing|this whole thing|this week|this situation)(?:'s| is| was| has been|"
         r"'s been) "
         r"(?:(?:so|really|incredibly|very|just|extremely|super|such a|a|an|an absolute|a total|a real|too) ){0,2}"
         r"(?:hard|difficult|tough|stressful|rough|"
-        r"awful|exhausting|upsetting|painful|embarrassing|nightmare|draining|humiliating) (?:for|on) me\b",
+        r"awful|exhausting|upsetting|painful|embarrassing|nightmare|draining|humiliating) (?:for|on) me\b", before=80, after=15,
     ),
     branch(
         "hard-for-me",
-        "idea|know|imagine|believe",
+        "idea|know|imagine|believe & how",
         r"\byou (?:have no idea|don't know|do not know|can't imagine|cannot imagine|wouldn't believe) how "
         r"(?:\w+ ){0,2}?(?:stressful|hard|difficult|tough|awful|bad|terrible|busy|much|crazy|rough|exhausting|"
-        r"overwhelming|horrible)\b",
+        r"overwhelming|horrible)\b", before=20, after=70,
     ),
     # pleas for sympathy
     branch(
         "plea",
-        "mad|angry|upset|cross",
+        "mad|angry|upset|cross & me",
         r"\bplease (?:don't|do not) be (?:mad|angry|upset|cross) (?:at|with) me\b|\bI hope you(?:'re| are) not "
-        r"(?:mad|angry|upset|cross) (?:at|with) me\b",
+        r"(?:mad|angry|upset|cross) (?:at|with) me\b", before=40, after=15,
     ),
     branch(
         "plea",
         "position|situation|side|perspective",
         r"\b(?:understand|see|appreciate|consider) (?:my|the) (?:position|situation|side|perspective) I(?:'m| am| was) "
         r"in\b|\b(?:try to |please )(?:understand|see|appreciate|consider) my (?:position|situation|side|"
-        r"perspective)\b",
+        r"perspective)\b", before=45, after=20,
     ),
 )
 
@@ -1186,15 +1207,18 @@ class SelfFocusCheck:
 # --------------------------------------------------------------------------------------------
 _GRATITUDE = branch(
     "thanks",
-    "thank|thx|appreciat|grateful",
+    "thank|thanks|thx|appreciate|grateful & patience|waiting|understanding|bearing|holding|hanging|sticking|"
+    "flexibility|forbearance|tolerance|grace|patient|flexible",
     r"\b(?:thank you|thanks|many thanks|thanks a lot|thx|(?:I|we) (?:really |truly |do )?appreciate|appreciate|"
     r"grateful)(?: (?:so|very) much| a lot| again| kindly| all| heaps| a ton| a million| loads| tons| everyone| "
     r"everybody| folks| team)?(?: (?:so|very) much)? (?:(?:again )?for )?"
     r"(?:(?:your|all your|the|everyone's|you all|y'all|you) )?(?:(?:continued|ongoing|kind|great|infinite|incredible|"
     r"amazing|enormous|endless|extreme|extra|tremendous) )?(?:patience|waiting|understanding|bearing with (?:me|us)|"
     r"holding(?: on)?|hanging (?:in|on|tight)|sticking with (?:me|us)|flexibility|forbearance|tolerance|grace|"
-    r"being (?:so |very )?(?:patient|understanding|flexible)|waiting (?:patiently|for me|for us|on me|on us))\b",
+    r"being (?:so |very )?(?:patient|understanding|flexible)|waiting (?:patiently|for me|for us|on me|on us))\b", before=30, after=150,
 )
+
+_GRATITUDE_FAMILY = Branches(_GRATITUDE)
 
 GRATITUDE_SWAP_WHY = (
     "Thanking someone for their patience glosses over the fact that you kept them waiting; thanks can "
@@ -1214,10 +1238,9 @@ class GratitudeSwapCheck:
         return guarded(self._scan(RuleScan(message, self.id, self.severity)))
 
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
-        thanks = [match for _, match in scan.branch_matches((_GRATITUDE,))]
-        if scan.extra is not None:
-            # Team phrases are more ways of saying thanks-for-waiting: the same condition applies to them.
-            thanks.extend(scan.matches(scan.extra))
+        thanks = [match for _, match in scan.branch_matches(_GRATITUDE_FAMILY)]
+        # Team phrases are more ways of saying thanks-for-waiting: the same condition applies to them.
+        thanks.extend(scan.extra_matches())
         # Only a real apology lets the thanks stand: "sorry if ..." or "apologies for any ..." do not count.
         if not thanks or first_real_apology(scan) is not None:
             return
@@ -1243,10 +1266,13 @@ class GratitudeSwapCheck:
 # --------------------------------------------------------------------------------------------
 # incomplete-apology
 # --------------------------------------------------------------------------------------------
-_OWNERSHIP: tuple[Branch, ...] = (
+_OWNERSHIP = Branches(
     branch(
         "ownership",
-        "i|we",
+        "i|we & made|caused|forgot|missed|broke|dropped|messed|screwed|overlooked|misread|misunderstood|miscalculated|"
+        "mixed|deleted|lost|sent|failed|neglected|botched|bungled|overbooked|double|mislabeled|mislabelled|let|got|"
+        "wrong|didn|did|should|shouldn|ought|turned|submitted|handed|delivered|late|one|responsible|take|own|accept|"
+        "slipped|blew|gave|blame",
         r"\b(?:I|we)(?: (?:really|totally|completely|just|clearly|accidentally|mistakenly|wrongly|also|simply))? "
         r"(?:made|caused|forgot|missed|broke|dropped|messed|screwed|overlooked|misread|misunderstood|miscalculated|"
         r"mixed|deleted|lost|sent|failed|neglected|botched|bungled|overbooked|double-booked|mislabel(?:l)?ed|"
@@ -1255,53 +1281,51 @@ _OWNERSHIP: tuple[Branch, ...] = (
         r"handed|delivered|was late|were late|was the one|am responsible|was responsible|"
         r"take (?:full |complete |total |sole )?responsibility|own (?:this|that|it|the mistake|my mistake)|"
         r"accept (?:full |complete |total )?(?:responsibility|the blame|blame)|slipped up|blew it|dropped the ball|"
-        r"gave you (?:the )?wrong)\b|\bI(?:'m| am) (?:late|responsible|to blame)\b",
-    ),
+        r"gave you (?:the )?wrong)\b|\bI(?:'m| am) (?:late|responsible|to blame)\b", after=70, start=True),
     branch(
         "ownership",
-        "wrong|mis",
+        "i|we & wrong|mis*",
         r"\b(?:I|we) \w+(?: \w+)? (?:the|a|an|your) wrong\b|\b(?:I|we)(?: \w+ly)? mis(?:read|spelled|spelt|typed|"
         r"quoted|"
         r"placed|labell?ed|judged|handled|managed|heard|understood|remembered|calculated|counted|routed|filed|sent|"
-        r"named|dated|priced)\b",
-    ),
+        r"named|dated|priced)\b", after=60, start=True),
     branch(
         "ownership",
+        "mistake|fault|error|bad|responsibility|oversight|mess|blunder|doing|slip|screw|screwup|failure|mix|mixup & "
         "my|our",
         r"\b(?:my|our) (?:own )?(?:mistake|fault|error|bad|responsibility|oversight|mess|blunder|doing|slip|"
-        r"screw-?up|failure|mix-?up)\b",
+        r"screw-?up|failure|mix-?up)\b", before=20, after=15,
     ),
-    branch("ownership", "me|us", r"\b(?:that's|that is|this is|it's|it is|it was|this was|that was|this one's|"
-           r"that one's) (?:all )?on (?:me|us)\b"),
+    branch("ownership", "me|us & on", r"\b(?:that's|that is|this is|it's|it is|it was|this was|that was|this one's|"
+           r"that one's) (?:all )?on (?:me|us)\b", before=40, after=5),
     branch(
         "ownership",
-        APOLOGY_GATE,
+        "sorry|apologise|apologize|apologies|apology",
         r"\b(?:sorry|apologi[sz]e|apologies|apology) (?:for|about) (?:my|our|(?!(?:the|any|this|that|your|anything|"
         r"nothing|something)\b)\w+ing)\b|"
         r"\b(?:sorry|apologi[sz]e|apologies) (?:that )?(?:I|we)\b(?! (?:feel|felt|think|thought|hope|know|understand|"
-        r"want|wanted|would|'d|can|could|will|'ll|need|must|have to|had to|may|might)\b)",
-    ),
+        r"want|wanted|would|'d|can|could|will|'ll|need|must|have to|had to|may|might)\b)", after=60, start=True),
 )
-_IMPACT: tuple[Branch, ...] = (
-    branch("impact", "you", r"\byou(?:'ve| have)? (?:had|needed) to\b"),
+_IMPACT = Branches(
+    branch("impact", "you & had|needed", r"\byou(?:'ve| have)? (?:had|needed) to\b", after=30, start=True),
     branch(
         "impact",
-        "you",
+        "meant|means|forced|left|put|cost|caused|made|kept|created|added|ruined|wasted|delayed|disrupted|affected|hurt|"
+        "embarrassed & you|your",
         r"\b(?:this|that|it|which|my \w+) (?:has )?(?:meant|means|forced|left|put|cost|caused|made|kept|created|added|"
-        r"ruined|wasted|delayed|disrupted|affected|hurt|embarrassed) (?:you|your)\b",
+        r"ruined|wasted|delayed|disrupted|affected|hurt|embarrassed) (?:you|your)\b", before=35, after=20,
     ),
     branch(
         "impact",
-        "you",
+        "cost|costing|caused|causing|put|left|kept|made|forced|inconvenienced|affected|impacted|hurt|embarrassed|"
+        "let|delayed|disrupted|wasted & you",
         r"\b(?:cost|costing|caused|causing|put|left|kept|made|forced|inconvenienced|affected|impacted|hurt|embarrassed|"
-        r"let|delayed|disrupted|wasted) you\b",
-    ),
+        r"let|delayed|disrupted|wasted) you\b", after=30, start=True),
     branch(
         "impact",
-        "know|realis|realiz|recognis|recogniz|understand|appreciate|see|imagine|aware",
+        "i & know|realise|realize|recognise|recognize|understand|appreciate|see|imagine|aware",
         r"\bI (?:know|realise|realize|recognise|recognize|understand|appreciate|can see|can imagine|imagine|am aware|"
-        r"'m aware|see) (?:that |how |what |now )?(?:this|that|it|my \w+|the \w+|you|much)\b",
-    ),
+        r"'m aware|see) (?:that |how |what |now )?(?:this|that|it|my \w+|the \w+|you|much)\b", after=60, start=True),
     branch(
         "impact",
         "you",
@@ -1309,21 +1333,22 @@ _IMPACT: tuple[Branch, ...] = (
         r"were kept|were stuck|got stuck|must have|must be|were probably|were counting|were relying|"
         r"had been counting|had been relying)\b|"
         r"\byou were (?:\w+ )?(?:frustrated|disappointed|annoyed|upset|angry|stressed|embarrassed|inconvenienced|"
-        r"worried|let down|blindsided|left waiting)\b",
-    ),
+        r"worried|let down|blindsided|left waiting)\b", after=70, start=True),
     branch(
         "impact",
-        "extra|lost|wasted|ruined|missed",
+        "extra|lost|wasted|ruined|missed & time|evening|weekend|hours|day|night|morning|afternoon|money|work|deadline|"
+        "flight|meeting|appointment",
         r"\b(?:your|the) (?:extra|lost|wasted|ruined|missed) (?:time|evening|weekend|hours|day|night|morning|afternoon|"
-        r"money|work|deadline|flight|meeting|appointment)\b",
+        r"money|work|deadline|flight|meeting|appointment)\b", before=10, after=30,
     ),
     branch(
         "impact",
-        "your|you",
+        "end|side|plate|work|hours|effort|time|frustrating|disappointing|stressful|inconvenient|annoying|upsetting|"
+        "embarrassing|difficult|hard|unfair|expense|evening|weekend|plans|schedule|day & you|your",
         r"\bon your (?:end|side|plate)\b|\b(?:extra|more|additional|double) (?:work|hours|effort|time) (?:for|"
         r"on) you\b|"
         r"\b(?:frustrating|disappointing|stressful|inconvenient|annoying|upsetting|embarrassing|difficult|hard|unfair) "
-        r"(?:for|on) you\b|\bat your expense\b|\byour (?:evening|weekend|time|plans|schedule|day) (?:was|were|got)\b",
+        r"(?:for|on) you\b|\bat your expense\b|\byour (?:evening|weekend|time|plans|schedule|day) (?:was|were|got)\b", before=35, after=30,
     ),
 )
 _AMENDS_VERBS = (
@@ -1344,80 +1369,82 @@ REMEDY_GIVEN = branch(
     r"should|ships|arrives|goes|went|of|for|is on)\b|"
     r"\b(?:issued|processed|sent|approved|arranged|applied|added|booked|dispatched|shipped|ordered|given|offered|"
     r"raised|started|initiated) (?:you )?(?:a |the |your |an )?(?:full |partial |extra )?(?:refund|credit|voucher|"
-    r"discount|replacement|reimbursement|compensation)\b",
+    r"discount|replacement|reimbursement|compensation)\b", before=45, after=35,
 )
-_AMENDS: tuple[Branch, ...] = (
-    branch("amends", "let", r"\blet me\b(?! know\b)"),
+_AMENDS = Branches(
+    branch("amends", "let & me", r"\blet me\b(?! know\b)", after=20, start=True),
     branch(
         "amends",
-        "make|making|made|amends",
-        r"\b(?:make|making|made) (?:it|this|that|things) (?:up to you|right)\b|\bmake up for\b|\bmake amends\b",
-    ),
+        "make|making|made",
+        r"\b(?:make|making|made) (?:it|this|that|things) (?:up to you|right)\b|\bmake up for\b|\bmake amends\b", after=40, start=True),
     branch(
         "amends",
-        "i|we",
+        "i|we & refund|refunded|refunding|redo|redone|redoing|redid|cover|covered|covering|fix|fixed|fixing|replace|"
+        "replaced|replacing|resend|resent|resending|send|reimburse|reimbursed|reimbursing|compensate|compensated|"
+        "compensating|credit|credited|crediting|waive|waived|waiving|rebook|rebooked|rebooking|reschedule|rescheduled|"
+        "rescheduling|correct|corrected|correcting|restore|restored|restoring|take|took|taking|handle|handled|handling|"
+        "pick|picked|finish|finished|finishing|complete|completed|completing|stay|buy|sent|sending|attach|attached|"
+        "attaching|offer|offered|offering|owe|absorb|pay|paid|expedite|expedited|expediting|upgrade|upgraded|upgrading|"
+        "repair|repaired|repairing|recover|recovered|recovering|sort|sorted|sorting",
         r"\b(?:I|we)(?:'ll| will| can| could| would like to|'d like to| am going to|'m going to| are going to|"
         r"'re going to| have|'ve| already| just| now|'m| am| are|'re| would be happy to|'d be happy to|'m happy to|"
         r" am happy to)? (?:(?:happily|gladly|personally|also|already|now|immediately|right away|gone ahead and) )?"
-        rf"{_AMENDS_VERBS}\b",
-    ),
+        rf"{_AMENDS_VERBS}\b", after=100, start=True),
     # a concrete delivery promised now ("I'll send the file today") also puts things right
     branch(
         "amends",
-        "i|we",
+        "i|we & send|sending|deliver|delivering|share|sharing|post|posting|bring|bringing|get|getting|update|"
+        "updating|rework|reworking|rerun|rerunning|run|running|arrange|arranging|book|booking|call|calling",
         r"\b(?:I|we)(?:'ll| will| can| am going to|'m going to| are going to|'re going to|'m| am|'re| are) "
         r"(?:(?:personally|also|now|immediately|right away|happily|gladly) )?(?:send(?:ing)?|deliver(?:ing)?|"
         r"shar(?:e|ing)|post(?:ing)?|bring(?:ing)?|get(?:ting)? (?:it|this|that|the \w+|you)|updat(?:e|ing)|"
-        r"rework(?:ing)?|rerun(?:ning)?|re-run(?:ning)?|arrang(?:e|ing)|book(?:ing)?|call(?:ing)? you)\b",
-    ),
+        r"rework(?:ing)?|rerun(?:ning)?|re-run(?:ning)?|arrang(?:e|ing)|book(?:ing)?|call(?:ing)? you)\b", after=80, start=True),
     REMEDY_GIVEN,
     branch(
         "amends",
-        "corrected|updated|fixed|revised|amended",
+        "corrected|updated|fixed|revised|amended & version|copy|file|invoice|report|figures|numbers|document|"
+        "spreadsheet|deck|slides|link|order|booking",
         r"\b(?:corrected|updated|fixed|revised|amended) (?:version|copy|file|invoice|report|figures|numbers|document|"
-        r"spreadsheet|deck|slides|link|order|booking)\b",
-    ),
+        r"spreadsheet|deck|slides|link|order|booking)\b", after=40, start=True),
     # "I'll write the summary for you", "I can do the formatting for you"
     branch(
         "amends",
-        "for",
+        "i|we & for & you",
         r"\b(?:I|we)(?:'ll| will| can|'d like to| would like to| am going to|'m going to| are going to|'re going to|"
-        r"'d be happy to| would be happy to) \w+(?: \w+){0,5}? for you\b",
-    ),
+        r"'d be happy to| would be happy to) \w+(?: \w+){0,5}? for you\b", after=110, start=True),
 )
-_COMMITMENT: tuple[Branch, ...] = (
+_COMMITMENT = Branches(
     branch(
         "commitment",
         "forward|now|here|future|next|today|henceforth|ahead|point",
         r"\b(?:going forward|moving forward|from now on|from here on(?: out)?|in (?:the )?future|next time|from today|"
         r"henceforth|in the months ahead|from this point)\b|\b(?:for|before|at|on|by) (?:the|your|our|my|every|each) "
-        r"next (?:one|\w+)\b",
+        r"next (?:one|\w+)\b", before=20, after=30,
     ),
     branch(
         "commitment",
         "again",
         r"\b(?:won't|will not|will never|shall not|never|not|doesn't|does not|don't|can't|"
-        r"cannot) (?:\w+ ){0,3}?again\b",
+        r"cannot) (?:\w+ ){0,3}?again\b", before=70, after=10,
     ),
     branch(
         "commitment",
-        "always|sure|ensure|double-check|start|stop|set|change|put|add|commit",
+        "i|we & always|sure|ensure|double|start|stop|set|change|put|add|added|commit",
         r"\b(?:I|we)(?:'ll| will| am going to|'m going to| are going to|'re going to)? (?:always|make sure|ensure|"
         r"be sure to|double-check|start|stop|set (?:up )?(?:a |an )?(?:reminder|alert|alarm|check)|change how|"
-        r"change the way|put in place|add(?:ed)? (?:a |an )?(?:check|step|reminder|review|test)|commit to)\b",
-    ),
+        r"change the way|put in place|add(?:ed)? (?:a |an )?(?:check|step|reminder|review|test)|commit to)\b", after=80, start=True),
     branch(
         "commitment",
-        "set|added|put|created|changed|introduced|started|blocked|learn|automated|prevent|avoid",
+        "set|added|put|created|changed|introduced|started|blocked|learned|learnt|fixed|automated|prevent|avoid",
         r"\b(?:I|we)(?:'ve| have) (?:now )?(?:set up|added|put in place|created|changed|introduced|started using|"
         r"blocked out|learned|learnt|fixed the process|automated)\b|\blessons? learned\b|\blearn(?:ed|t) (?:my|a|"
         r"from)\b|"
-        r"\bto (?:prevent|avoid) (?:this|that|it|a repeat|a repetition|the same)\b",
+        r"\bto (?:prevent|avoid) (?:this|that|it|a repeat|a repetition|the same)\b", before=25, after=30,
     ),
 )
 
 # (branches, what the message calls the missing piece, a template sentence for the suggestion)
-_PARTS: tuple[tuple[tuple[Branch, ...], str, str], ...] = (
+_PARTS: tuple[tuple[Branches, str, str], ...] = (
     (_OWNERSHIP, "ownership of the mistake", 'Own it: "I <what you did wrong>; that was my mistake."'),
     (_IMPACT, "what it cost the reader", 'Name the impact: "I know this meant you had to <what it cost them>."'),
     (_AMENDS, "an offer to make amends", 'Offer amends: "To make up for it, I will <something concrete for them>."'),
@@ -1462,9 +1489,9 @@ class IncompleteApologyCheck:
         """The sentence holding the first real apology (or a team phrase that counts as one)."""
         apology = first_real_apology(scan) or first_apology(scan)
         from_team = False
-        if apology is None and scan.extra is not None:
+        if apology is None and scan.extra:
             # Team phrases are extra apology wordings ("our bad", "please excuse") that anchor the check.
-            apology = next(scan.matches(scan.extra, limit=1), None)
+            apology = next(iter(scan.extra_matches()), None)
             from_team = True
         if apology is None:
             return None

@@ -5,63 +5,63 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.rules.apology import REMEDY_GIVEN, Branch, RuleScan, branch, collect, guarded, rule_pattern
+from checks.rules.apology import REMEDY_GIVEN, Branches, RuleScan, branch, collect, guarded, rule_pattern
 
-_DEFLECTION: tuple[Branch, ...] = (
+_DEFLECTION = Branches(
     # that's our policy / company policy / per our policy / the system won't let me
     branch(
         "policy",
-        "polic",
+        "policy|policies",
         r"\b(?:that's|that is|this is|it's|it is|that was|it was)(?: (?:just|simply|unfortunately|strictly|sadly|"
         r"standard))? (?:our|the|company|store|bank|airline|standard|a|store's|bank's) (?:company |store |standard |"
-        r"strict |official |internal )?polic(?:y|ies)\b",
+        r"strict |official |internal )?polic(?:y|ies)\b", before=60, after=10,
     ),
     branch(
         "policy",
-        "polic|rules|procedure|guidelines|protocol",
+        "policy|policies|rules|procedure|procedures|guidelines|protocol",
         r"\b(?:per|according to|in line with|as per) (?:our|the|company|store) (?:\w+ )?(?:policy|policies|rules|"
         r"procedures?|guidelines|protocol)\b|"
-        r"\b(?:against|violates|breaks|outside(?: of)?) (?:our|the|company) (?:\w+ )?(?:policy|policies|rules)\b",
+        r"\b(?:against|violates|breaks|outside(?: of)?) (?:our|the|company) (?:\w+ )?(?:policy|policies|rules)\b", before=50, after=10,
     ),
     branch(
         "policy",
-        "allow|let|permit",
+        "allow|let|permit & policy|rule|rules|system",
         r"\b(?:policy|the rules?|the system|our system) (?:doesn't|does not|won't|will not|cannot|can't|don't|do not) "
-        r"(?:allow|let|permit)\b",
+        r"(?:allow|let|permit)\b", before=50, after=10,
     ),
     branch(
         "policy",
         "following|rules",
         r"\bI(?:'m| am) (?:just |only |simply )?following (?:the |our |company )?(?:policy|procedures?|rules|protocol|"
-        r"process|guidelines|orders)\b|\brules are rules\b",
+        r"process|guidelines|orders)\b|\brules are rules\b", before=20, after=40,
     ),
     # there's nothing we can do / I can't do anything / out of my hands
     branch(
         "nothing",
-        "nothing|much|lot|little|way",
+        "nothing|much|lot|little|way & there|nothing",
         r"\bthere(?:'s| is| was)(?: (?:really|just|simply|unfortunately|honestly|sadly|literally))? "
         r"(?:nothing|not much|not a lot|little|no way)(?: (?:more|else|further))? (?:that )?(?:I|we|anyone|anybody|"
         r"they|the team|our team) (?:can|could|are able to|am able to|will be able to)(?: do| help)?\b|"
-        r"\bnothing (?:more |else |further )?(?:I|we) (?:can|could) do\b",
+        r"\bnothing (?:more |else |further )?(?:I|we) (?:can|could) do\b", before=40, after=70,
     ),
     branch(
         "nothing",
-        "do|offer & anything|much|more|thing|nothing",
+        "anything|much|more|thing|nothing & do|offer",
         r"\b(?:I|we)(?: really| simply| just| unfortunately| honestly)? (?:can't|cannot|can not|couldn't|could not|"
         r"won't be able to|am not able to|'m not able to|are not able to|'re not able to|am unable to|'m unable to|"
-        r"are unable to|'re unable to) (?:do|offer) (?:anything|much|more|a thing|any more|nothing)\b",
+        r"are unable to|'re unable to) (?:do|offer) (?:anything|much|more|a thing|any more|nothing)\b", before=70, after=10,
     ),
     branch(
         "nothing",
         "help",
         r"\b(?:I|we)(?:'m| am|'re| are) (?:not able|unable) to help(?: you)?(?: (?:with )?(?:that|this|it|there))?\b|"
-        r"\b(?:I|we) (?:can't|cannot|can not) help (?:you )?(?:with )?(?:that|this|it|there)\b",
+        r"\b(?:I|we) (?:can't|cannot|can not) help (?:you )?(?:with )?(?:that|this|it|there)\b", before=30, after=30,
     ),
     branch(
         "nothing",
-        "hands|pay|remit|authority|scope|tied|up",
+        "hands|pay|paygrade|grade|remit|authority|scope|up",
         r"\b(?:out of|beyond|above) (?:my|our) (?:hands|pay ?grade|remit|authority|scope)\b|\bmy hands are tied\b|"
-        r"\b(?:not|isn't|is not) up to (?:me|us)\b",
+        r"\b(?:not|isn't|is not) up to (?:me|us)\b", before=20, after=20,
     ),
     # never heard of this / you're the first / works on our end
     branch(
@@ -70,105 +70,107 @@ _DEFLECTION: tuple[Branch, ...] = (
         r"\b(?:I|we)(?:'ve| have)? never (?:heard of|seen|come across|encountered|had) (?:this|that|it|"
         r"anything like (?:this|that|it)|such (?:a|an)|a (?:case|problem|complaint|report|situation|issue) like)\b|"
         r"\b(?:this|that|it)(?:'s| has| had)? never (?:happened|come up|been reported|been an issue)"
-        r"(?: before| to anyone)?\b",
+        r"(?: before| to anyone)?\b", before=15, after=50,
     ),
     branch(
         "doubt",
         "nobody|one|other & reported|had|complained|mentioned|raised|experienced|seen|noticed",
         r"\b(?:no one|nobody|no-one|no other (?:customers?|clients?|users?))(?: else)? (?:has |have |had |is |was )?"
-        r"(?:ever )?(?:reported|had|complained|mentioned|raised|experienced|seen|noticed)\b",
+        r"(?:ever )?(?:reported|had|complained|mentioned|raised|experienced|seen|noticed)\b", before=5, after=50,
     ),
     branch(
         "doubt",
-        "complaint|report|issue|problem|case|customer & other|similar",
+        "other|similar & complaint|complaints|report|reports|issue|issues|problem|problems|case|cases|customer|"
+        "customers",
         r"\b(?:haven't|have not|hadn't|had not|never|not)(?: \w+){0,2}? (?:had|seen|heard|received|gotten|got)"
-        r"(?: of)?(?: any| a single)? (?:other|similar) (?:complaints?|reports?|issues?|problems?|cases?|customers?)\b",
+        r"(?: of)?(?: any| a single)? (?:other|similar) (?:complaints?|reports?|issues?|problems?|cases?|customers?)\b", before=70, after=20,
     ),
     branch(
         "doubt",
-        "first|only",
-        r"\byou(?:'re| are) the (?:first|only)(?: (?:one|person|customer|client|user))?(?: (?:to|who|that|with))?\b",
+        "first|only & you",
+        r"\byou(?:'re| are) the (?:first|only)(?: (?:one|person|customer|client|user))?(?: (?:to|who|that|with))?\b", before=15, after=25,
     ),
     branch(
         "doubt",
-        "fine|ok|correct|normal",
+        "fine|ok|okay|correct|normal",
         r"\b(?:it|everything)(?:'s| is)? (?:works?|working|looks?|looking) (?:fine|ok|okay|correct|normal) (?:on|from|"
         r"at|for) (?:our|my) (?:end|side)\b|\bworks (?:fine|ok|okay) for (?:everyone|everybody|other customers|"
-        r"all our other)\b",
+        r"all our other)\b", before=30, after=30,
     ),
     # the other agent told you / whoever told you that / you must have misunderstood
     branch(
         "colleague",
-        "other|previous|last|earlier|first|another|different",
+        "other|previous|last|earlier|first|another|different & agent|rep|representative|person|colleague|"
+        "associate|advisor|adviser|operator|department|team|guy|lady|woman|man|staff|employee|support|call|branch|store|"
+        "office",
         r"\b(?:(?:the|your|an|a|that) )?(?:other|previous|last|earlier|first|another|different) (?:agent|rep|"
         r"representative|person|colleague|associate|advisor|adviser|operator|department|team|guy|lady|woman|man|"
         r"staff member|employee|support (?:agent|person|rep)|call centre|call center|branch|store|office)\b"
         r"(?: \w+){0,6}? (?:told|gave|said|promised|informed|quoted|misinformed|shouldn't|should not|was wrong|"
-        r"were wrong|made a mistake|must have|may have|might have|got it wrong)\b",
+        r"were wrong|made a mistake|must have|may have|might have|got it wrong)\b", before=10, after=130,
     ),
     branch(
         "colleague",
-        "why|whoever|should",
+        "why|whoever|should|shouldn",
         r"\bI (?:don't|do not|can't|cannot) (?:know|explain|say|understand) why (?:the other \w+|they|he|she|someone|"
         r"somebody|anyone|that (?:agent|person|rep)|whoever) (?:told|said|promised|gave|quoted)\b|"
         r"\bwhoever (?:told|promised|gave|quoted) you\b|"
-        r"\b(?:they|he|she) (?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b",
+        r"\b(?:they|he|she) (?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b", before=40, after=50,
     ),
     branch(
         "colleague",
         "misunderstood|misheard|misinformed|misread",
-        r"\byou (?:must have|probably|may have) (?:misunderstood|misheard|been misinformed|misread)\b",
+        r"\byou (?:must have|probably|may have) (?:misunderstood|misheard|been misinformed|misread)\b", before=25, after=15,
     ),
     # not my department / you'll need to contact another team
     branch(
         "elsewhere",
-        "not & department|area|team|job|responsibility|problem|remit|call|decision|division",
+        "department|area|team|job|responsibility|problem|remit|call|decision|division & not & my|our",
         r"\b(?:(?:that's|that is|this is|it's|it is) )?not (?:my|our) (?:department|area|team|job|responsibility|"
-        r"problem|remit|call|decision|division)\b",
+        r"problem|remit|call|decision|division)\b", before=25, after=5,
     ),
     branch(
         "elsewhere",
-        "handle|deal|cover|look|do",
+        "handle|handles|deal|deals|do|does|cover|covers|look|looks|help & not|isn|don|doesn",
         r"\b(?:isn't|is not|not) (?:something|anything|a thing|what) (?:my|our|we|I) (?:team |department )?"
         r"(?:handles?|deals? with|do(?:es)?|covers?|looks? after|can help with)\b|"
         r"\b(?:I|we|my team|our team|my department|our department) (?:don't|do not|doesn't|does not) (?:handle|"
         r"deal with|"
-        r"cover|look after|do) (?:that|this|those|these|it)\b",
+        r"cover|look after|do) (?:that|this|those|these|it)\b", before=50, after=20,
     ),
     branch(
         "elsewhere",
         "department|team|group|division",
         r"\b(?:question|matter|issue|one|something|problem|request) for (?:another|a different|the other|the right|"
         r"the \w+) (?:department|team|group|division)\b|\b(?:another|a different|the other) (?:department|team)(?:'s)? "
-        r"(?:problem|issue|responsibility|job|area)\b",
+        r"(?:problem|issue|responsibility|job|area)\b", before=45, after=30,
     ),
     branch(
         "elsewhere",
-        "need|have & department|team|group|division|office|branch|store",
+        "department|team|group|division|office|branch|store & need|have & you",
         r"\byou(?:'ll| will)? (?:need|have) to (?:contact|call|email|speak (?:to|with)|talk (?:to|with)|reach out to|"
         r"take (?:it|this|that) up with|ask|go (?:to|through)) (?:another|a different|the other|the right|the relevant|"
-        r"the appropriate|that|the responsible|your|the \w+) (?:department|team|group|division|office|branch|store)\b",
+        r"the appropriate|that|the responsible|your|the \w+) (?:department|team|group|division|office|branch|store)\b", before=80, after=5,
     ),
 )
 # "Our policy ..." / "company policy ..." deflects only when nothing is done about the problem.
-_POLICY_MENTION = branch("policy", "polic", r"\b(?:company|corporate|store|our|bank|airline) polic(?:y|ies)\b")
+_POLICY_MENTION = branch("policy", "policy|policies", r"\b(?:company|corporate|store|our|bank|airline) polic(?:y|ies)\b", before=15, after=10)
+_POLICY_MENTIONS = Branches(_POLICY_MENTION)
 # Sympathy phrases; they only deflect when the text offers no action at all.
-_SYMPATHY: tuple[Branch, ...] = (
+_SYMPATHY = Branches(
     # "I understand how ..." -- a sympathy verb; whether it is about the reader's feelings is checked after.
     branch(
         "understand",
-        "understand|imagine|see|know|appreciate|get|hear|realis|realiz|recognis|recogniz",
+        "i & understand|imagine|see|know|appreciate|get|hear|realise|realize|recognise|recognize",
         r"\bI (?:completely |totally |fully |really |truly |do |certainly |absolutely |can )?(?:understand|"
         r"(?:can )?imagine|see|know|appreciate|get|hear|realise|realize|recognise|recognize) (?:how|your|that|why|what|"
-        r"this|the)\b",
-    ),
+        r"this|the)\b", after=50, start=True),
     branch(
         "sympathy",
-        "hear|feel|sympathi|empathi|sorry",
+        "i|so|very|really|sorry & hear|feel|sympathise|sympathize|empathise|empathize|sorry",
         r"\bI (?:hear|feel) you\b|\bI (?:sympathi[sz]e|empathi[sz]e)\b|"
         r"\b(?:I(?:'m| am) )?(?:so |very |really )?sorry (?:to hear|you(?:'re| are) (?:going through|dealing with|"
-        r"having))\b",
-    ),
+        r"having))\b", after=60, start=True),
 )
 # What an "I understand how ..." must be about, within the same clause, to count as sympathy.
 _FEELING = rule_pattern(
@@ -177,12 +179,19 @@ _FEELING = rule_pattern(
     r"position|point)\b"
 )
 # Anything that tells the reader what happens next.
-_ACTION: tuple[Branch, ...] = (
-    branch("action", "let|here|next|ahead", r"\blet me\b(?! know\b)|\bhere(?:'s| is) what (?:I|we)\b|\bnext steps?\b|"
-           r"\bI've gone ahead\b"),
+_ACTION = Branches(
+    branch("action", "let|here|next|i", r"\blet me\b(?! know\b)|\bhere(?:'s| is) what (?:I|we)\b|\bnext steps?\b|"
+           r"\bI've gone ahead\b", after=30, start=True),
     branch(
         "action",
-        "i|we",
+        "i|we & escalat*|raise|raised|raising|file|filed|filing|open|opened|opening|issue|issued|issuing|process|"
+        "processed|processing|cancel*|call|called|calling|phon*|email|emailed|emailing|contact*|follow|followed|"
+        "following|check|checked|checking|look|looked|looking|investigat*|update|updated|updating|expedit*|arrang*|book|"
+        "booked|booking|schedul*|assign*|sort|sorted|sorting|resolv*|send|sent|sending|ship|shipped|shipping|refund*|"
+        "fix|fixed|fixing|replac*|credit*|reimburs*|compensat*|waiv*|rebook*|reschedul*|correct*|restor*|reset*|"
+        "reactivat*|upgrad*|apply|applied|add|added|adding|transfer*|handl*|take|took|make|cover*|pay|paid|redo|redid|"
+        "resen*|offer*|confirm*|get|ring|rang|chase|chased|push|pushed|flag|flagged|request|requested|submit*|"
+        "overrid*|approv*|authori*|start|started|starting",
         r"\b(?:I|we)(?:'ll| will| shall| am going to|'m going to| are going to|'re going to| can|'ve| have| just|"
         r" already|'m| am|'re| are|'d like to| would like to)? (?:(?:personally|already|now|just|also|immediately|"
         r"gone ahead and|right away|today) )?(?:escalat\w*|rais(?:e|ed|ing)|fil(?:e|ed|ing)|open(?:ed|ing)?|"
@@ -194,8 +203,7 @@ _ACTION: tuple[Branch, ...] = (
         r"add(?:ed|ing)?|transfer\w*|handl\w*|take care|took care|make (?:it|this|that) right|make up|cover\w*|"
         r"pa(?:y|id) for|redo|redid|resen[dt]\w*|offer\w*|confirm\w*|get back to you|ring|rang|chase|chased|"
         r"push(?:ed)?|flag(?:ged)?|request(?:ed)?|submit\w*|overrid\w*|approv\w*|authori[sz]\w*|"
-        r"start(?:ed|ing)? (?:on )?(?:yours|it|this|the|your|a))\b",
-    ),
+        r"start(?:ed|ing)? (?:on )?(?:yours|it|this|the|your|a))\b", after=90, start=True),
     REMEDY_GIVEN,
 )
 
@@ -261,7 +269,7 @@ class DeflectionCheck:
     @staticmethod
     def _findings_without_action(scan: RuleScan) -> Iterator[Finding]:
         """"I understand how frustrating this is" or "our policy is ..." is fine with an action, deflection without."""
-        policies = [(m.start(), scan.clause_end(m.end())) for _, m in scan.branch_matches((_POLICY_MENTION,))]
+        policies = [(m.start(), scan.clause_end(m.end())) for _, m in scan.branch_matches(_POLICY_MENTIONS)]
         sympathies: list[tuple[int, int]] = []
         for item, match in scan.branch_matches(_SYMPATHY):
             end = scan.clause_end(match.end(), reach=80)
