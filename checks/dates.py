@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import regex
 
-from checks.text import MATCH_TIMEOUT
+from checks.text import span_timeout
 
 # Where a deadline names a day but no hour, people mean "by the end of that working day".
 DEFAULT_DUE_TIME = time(17, 0)
@@ -69,43 +69,108 @@ _NUMBER = (
 _UNIT = r"(?:minutes?|mins?|hours?|hrs?|h|(?:working|business)\s+days?|days?|weeks?|months?)"
 _ZONE = r"(?-i:CEST|CET|UTC|GMT|BST|EEST|EET|EST|EDT|CST|CDT|MST|MDT|PST|PDT|ET|CT|PT|Z)"
 
-# One alternation of "atoms"; adjacent atoms ("Thursday" + "noon") are merged afterwards. Every quantifier is
-# bounded or applies to a disjoint character class, so matching stays linear in the input.
-_ATOM = regex.compile(
-    rf"""
-    (?<![\w:.])
-    (?:
+# The "atoms" of a time expression, by kind, in the order they are tried; adjacent atoms ("Thursday" + "noon")
+# are merged afterwards. Every quantifier is bounded or applies to a disjoint character class, so matching
+# stays linear in the input.
+_ATOM_PARTS: tuple[tuple[str, str], ...] = (
+    ("iso", rf"""
         (?P<iso>(?P<iso_y>\d{{4}})-(?P<iso_m>\d{{2}})-(?P<iso_d>\d{{2}}))(?:T(?P<iso_h>\d{{2}}):(?P<iso_min>\d{{2}}))?
-      | (?:the\s{{1,3}})?(?P<dm_d>\d{{1,2}})(?:st|nd|rd|th)?\s{{1,3}}(?:of\s{{1,3}})?(?P<dm_m>{_MONTH})
+    """),
+    ("dm", rf"""
+        (?:the\s{{1,3}})?(?P<dm_d>\d{{1,2}})(?:st|nd|rd|th)?\s{{1,3}}(?:of\s{{1,3}})?(?P<dm_m>{_MONTH})
             (?:,?\s{{1,3}}(?P<dm_y>\d{{4}})(?![\d:]))?
-      | (?P<md_m>{_MONTH})\s{{1,3}}(?P<md_d>\d{{1,2}})(?:st|nd|rd|th)?(?![\d:])(?!\s{{0,3}}(?:am|pm|a\.m|p\.m)\b)
+    """),
+    ("md", rf"""
+        (?P<md_m>{_MONTH})\s{{1,3}}(?P<md_d>\d{{1,2}})(?:st|nd|rd|th)?(?![\d:])(?!\s{{0,3}}(?:am|pm|a\.m|p\.m)\b)
             (?:,?\s{{1,3}}(?P<md_y>\d{{4}})(?![\d:]))?
-      | (?P<dot_d>\d{{1,2}})\.(?P<dot_m>\d{{1,2}})\.(?P<dot_y>\d{{4}}(?![\d.]))?
-      | the\s{{1,3}}(?P<ord_d>\d{{1,2}})(?:st|nd|rd|th)
-      | (?:(?P<wd_mod>next|this|coming|this\s{{1,3}}coming)\s{{1,3}})?(?P<wd>{_WEEKDAY})
-      | (?P<rel>(?:the\s{{1,3}})?day\s{{1,3}}after\s{{1,3}}tomorrow|tomorrow|tmrw|today|tonight|later\s{{1,3}}today
+    """),
+    ("dot", rf"""
+        (?P<dot_d>\d{{1,2}})\.(?P<dot_m>\d{{1,2}})\.(?P<dot_y>\d{{4}}(?![\d.]))?
+    """),
+    ("ord", rf"""
+        the\s{{1,3}}(?P<ord_d>\d{{1,2}})(?:st|nd|rd|th)
+    """),
+    ("wd", rf"""
+        (?:(?P<wd_mod>next|this|coming|this\s{{1,3}}coming)\s{{1,3}})?(?P<wd>{_WEEKDAY})
+    """),
+    ("rel", rf"""
+        (?P<rel>(?:the\s{{1,3}})?day\s{{1,3}}after\s{{1,3}}tomorrow|tomorrow|tmrw|today|tonight|later\s{{1,3}}today
             |this\s{{1,3}}(?:morning|afternoon|evening))
-      | (?P<per>(?P<per_mod>(?:the\s{{1,3}})?(?:end|start|beginning|middle)\s{{1,3}}of|early|late|later|mid)?
+    """),
+    ("per", rf"""
+        (?P<per>(?P<per_mod>(?:the\s{{1,3}})?(?:end|start|beginning|middle)\s{{1,3}}of|early|late|later|mid)?
             \s{{0,3}}(?:the\s{{1,3}})?(?P<per_which>next|this|coming)?\s{{0,3}}(?P<per_unit>week|month)
             (?P<per_after>\s{{1,3}}after\s{{1,3}}next)?)
-      | (?P<dur_pre>within|in|after|inside\s{{1,3}}of|(?:over|during)\s{{1,3}}the)\s{{1,3}}(?:the\s{{1,3}})?(?:next\s{{1,3}}|coming\s{{1,3}})?
+    """),
+    ("dur", rf"""
+        (?P<dur_pre>within|in|after|inside\s{{1,3}}of|(?:over|during)\s{{1,3}}the)\s{{1,3}}(?:the\s{{1,3}})?(?:next\s{{1,3}}|coming\s{{1,3}})?
             (?:(?P<dur_day_or_two>an?\s{{1,3}}(?P<dur_single>hour|day|week)\s{{1,3}}or\s{{1,3}}two)
               |(?P<dur_the>(?<=within\s{{1,3}}the\s{{1,3}})(?:hour|day|week))
               |(?P<dur_n>{_NUMBER})(?:\s{{0,3}}(?:or|to|-|–)\s{{0,3}}(?P<dur_hi>{_NUMBER}))?\s{{0,3}}(?P<dur_unit>{_UNIT}))
-      | (?P<later_n>{_NUMBER})\s{{0,3}}(?P<later_unit>{_UNIT})\s{{1,3}}from\s{{1,3}}now
-      | (?P<clock>
+    """),
+    ("later", rf"""
+        (?P<later_n>{_NUMBER})\s{{0,3}}(?P<later_unit>{_UNIT})\s{{1,3}}from\s{{1,3}}now
+    """),
+    ("clock", rf"""
+        (?P<clock>
             (?P<c_h>\d{{1,2}})(?::(?P<c_m>\d{{2}}))?\s{{0,2}}(?P<c_ampm>[ap]\.?m\.?)
           | (?P<c_h24>\d{{1,2}}):(?P<c_m24>\d{{2}})(?!:?\d)(?:\s{{0,2}}(?:h|hrs|uhr)\b)?
           | (?P<c_oc>\d{{1,2}}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s{{1,3}}o['’]clock
         )(?:\s{{0,2}}(?P<zone>{_ZONE}))?
-      | (?P<tod>noon|midday|midnight|lunch\s?time|e\.?o\.?d\.?|c\.?o\.?b\.?|e\.?o\.?b\.?
+    """),
+    ("tod", rf"""
+        (?P<tod>noon|midday|midnight|lunch\s?time|e\.?o\.?d\.?|c\.?o\.?b\.?|e\.?o\.?b\.?
             |close\s{{1,3}}of\s{{1,3}}(?:business|play)|end\s{{1,3}}of\s{{1,3}}(?:the\s{{1,3}})?(?:(?:business|working|work)\s{{1,3}})?day
             |(?P<weak>morning|afternoon|evening|night))
-    )
-    (?![\w])
-    """,
-    regex.IGNORECASE | regex.VERBOSE,
+    """)
 )
+_ATOM_FLAGS = regex.IGNORECASE | regex.VERBOSE
+
+
+def _atom_pattern(parts: tuple[tuple[str, str], ...]) -> regex.Pattern[str]:
+    alternatives = "\n      |\n".join(source for _, source in parts)
+    return regex.compile(r"(?<![\w:.])(?:" + "\n" + alternatives + "\n" + r")(?![\w])", _ATOM_FLAGS)
+
+
+# All kinds in one alternation: what any word of a text could start.
+_ATOM = _atom_pattern(_ATOM_PARTS)
+
+# Trying the whole alternation costs a few microseconds at every position, so atoms are only tried where a word
+# starts that can begin one, and only with the kinds that word can begin. A word that starts with a digit can
+# begin these kinds:
+_DIGIT_KINDS = frozenset({"iso", "dm", "dot", "later", "clock"})
+# ... and these words (lower case) begin the kinds listed.
+_NUMBER_WORDS_STARTING = (
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty"
+)
+_STARTING: dict[str, frozenset[str]] = {}
+for _kind, _words in (
+    ("dm", "the"),
+    ("md", "january february march april may june july august september october november december "
+           "jan feb mar apr jun jul aug sep sept oct nov dec"),
+    ("ord", "the"),
+    ("wd", "next this coming monday tuesday wednesday thursday friday saturday sunday "
+           "mon tue tues wed thu thur thurs fri sat sun"),
+    ("rel", "the day tomorrow tmrw today tonight later this"),
+    ("per", "the end start beginning middle early late later mid next this coming week month midweek midmonth "
+            "earlyweek lateweek laterweek earlymonth latemonth latermonth nextweek thisweek comingweek nextmonth "
+            "thismonth comingmonth"),
+    ("dur", "within in after inside over during"),
+    ("later", "a an couple few several " + _NUMBER_WORDS_STARTING),
+    ("clock", _NUMBER_WORDS_STARTING),
+    ("tod", "noon midday midnight lunch lunchtime e eo eod eob c co cob close end morning afternoon evening night"),
+):
+    for _word in _words.split():
+        _STARTING[_word] = _STARTING.get(_word, frozenset()) | {_kind}
+STARTING_WORDS: frozenset[str] = frozenset(_STARTING)
+# A word as the atom lookbehind sees one: not after a word character, ":" or ".".
+_WORD = regex.compile(r"(?<![\w:.])\w+")
+
+
+@lru_cache(maxsize=64)
+def _kinds_pattern(kinds: frozenset[str]) -> regex.Pattern[str]:
+    """The atom alternation restricted to `kinds`, in the usual order."""
+    return _atom_pattern(tuple(part for part in _ATOM_PARTS if part[0] in kinds))
 
 # What may stand between two atoms that describe one moment ("Thursday at noon", "noon on 24 November").
 _JOINER = regex.compile(r"[\s,]*(?:(?:at|on|by|around|about|from|before|the|of)[\s,]+){0,3}", regex.IGNORECASE)
@@ -381,9 +446,22 @@ def _resolve_group(atoms: list[_Atom], now: datetime) -> datetime | None:
 
 def _atoms(text: str) -> list[_Atom]:
     found: list[_Atom] = []
+    taken_until = 0
     try:
-        for match in _ATOM.finditer(text, timeout=MATCH_TIMEOUT):
-            kind = next(kind for kind, group in _KIND_GROUP.items() if match.start(group) != -1)
+        for word in _WORD.finditer(text, timeout=span_timeout(0, len(text))):
+            start = word.start()
+            if start < taken_until:
+                continue
+            first = word.group()
+            kinds = _DIGIT_KINDS if first[0].isdigit() else _STARTING.get(first.lower())
+            if kinds is None:
+                continue
+            # Every quantifier in an atom is bounded, so one attempt is cheap and needs no timer.
+            match = _kinds_pattern(kinds).match(text, start)
+            if match is None:
+                continue
+            kind = next(kind for kind, group in _KIND_GROUP.items() if kind in kinds and match.start(group) != -1)
+            taken_until = match.end()
             if kind == "per" and not (match["per_mod"] or match["per_which"] or match["per_after"]):
                 continue  # a bare "week" or "month" ("a busy week") names no moment
             found.append(_Atom(kind, match.start(), match.end(), match))
@@ -402,7 +480,7 @@ _KIND_GROUP = {
 def _can_join(group: list[_Atom], atom: _Atom, gap: str) -> bool:
     if group[0].kind in ("per", "dur", "later") or atom.kind in ("per", "dur", "later"):
         return False
-    if len(gap) > 24 or _JOINER.fullmatch(gap, timeout=MATCH_TIMEOUT) is None:
+    if len(gap) > 24 or _JOINER.fullmatch(gap) is None:  # at most 24 characters: no timer needed
         return False
     kinds = [a.kind for a in group] + [atom.kind]
     dates = [k for k in kinds if k in _DATE_KINDS and k != "rel"] + [k for k in kinds if k == "rel"]

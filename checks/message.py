@@ -4,6 +4,8 @@ from __future__ import annotations
 import binascii
 import codecs
 import html
+import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.header import decode_header
 from email.message import Message
@@ -470,8 +472,10 @@ _LIST_FOOTER = regex.compile(
     r"you\s+received\s+this\s+message\s+because|sponsored\s+by|yahoo!?\s+groups|egroups",
     regex.IGNORECASE,
 )
-# Footers that list software appends below the sender's words (Google Groups, Yahoo Groups, Mailman).
-_FOOTER_WORDS = ("receiv", "unsubscribe", "yahoo")
+# Footers that list and bulk-mail software append below the sender's words (Google Groups, Yahoo Groups,
+# Mailman, newsletter tools). Their boilerplate ("if you received this in error", "sorry for any
+# inconvenience") is not the sender's words.
+_FOOTER_WORDS = ("receiv", "unsubscribe", "yahoo", "subscri", "preferences", "opt out", "opt-out", "was sent to")
 _FORWARD_WORDS = (
     "original", "forward", "ursprüngliche", "weitergeleitet", "origine", "transféré", "reenviado", "inoltrato",
     "oorspronkelijk", "doorgestuurd", "meddelande",
@@ -479,6 +483,19 @@ _FORWARD_WORDS = (
 _GROUPS_FOOTER = regex.compile(
     r"^\s*(?:you\s+received\s+this\s+(?:message|email)\s+because\s+you\s+are\s+subscribed|"
     r"to\s+unsubscribe\s+from\s+this\s+(?:group|list)|your\s+use\s+of\s+yahoo!?\s+groups\s+is\s+subject)",
+    regex.IGNORECASE,
+)
+# Bulk-mail footers; they end the sender's words only near the bottom, below some text of the sender's own.
+_FOOTER_MAX_LINES = 30
+_BULK_FOOTER = regex.compile(
+    r"^\W{0,4}(?:to\s+unsubscribe\b|unsubscribe\s*(?:here|now|below)?\s*[:.|]|click\s+here\s+to\s+unsubscribe|"
+    r"(?:you(?:'re|\s+are)\s+receiving|you\s+(?:have\s+)?received)\s+this\s+(?:(?:e-?mail|message|newsletter|mailing|"
+    r"notification|communication)\s+)?(?:[\w-]+\s+){0,3}?because|you(?:'re|\s+are)\s+(?:currently\s+)?subscribed\s+to\b|"
+    r"this\s+(?:e-?mail|message|newsletter|mailing)\s+was\s+sent\s+to\b|"
+    r"if\s+you\s+(?:no\s+longer\s+)?(?:wish|want|would\s+(?:like|prefer))\s+(?:not\s+)?to\s+(?:stop\s+)?"
+    r"(?:receiv|unsubscribe|be\s+removed|opt[- ]out)|to\s+(?:stop|opt[- ]out\s+of)\s+receiving\b|"
+    r"(?:manage|update|change)\s+(?:your\s+)?(?:e-?mail\s+|subscription\s+|notification\s+)?(?:preferences|"
+    r"subscription)\b)",
     regex.IGNORECASE,
 )
 _ON_START = regex.compile(
@@ -529,6 +546,16 @@ _NAME_WORD = regex.compile(r"^[A-Z][\w.'’-]*$")
 
 
 _ON_WORDS = frozenset({"on", "am", "le", "el", "il", "op", "em", "w", "den", "på", "dne", "в"})
+def _maybe_attribution(stripped: str) -> bool:
+    """A cheap superset of the lines _is_attribution accepts (almost no line is one): ends with a colon
+    or a "wrote" word, or starts with an "On" word."""
+    if stripped[-1] in ":：":
+        return True
+    tail = stripped.rstrip(" \t*:")
+    if tail[-12:].lower().endswith(_WROTE_WORDS):
+        return True
+    head = tail[:6].lower().split(None, 1)
+    return bool(head) and head[0] in _ON_WORDS
 
 
 def _is_attribution(lines: list[str], index: int) -> tuple[int, bool]:
@@ -576,25 +603,37 @@ def _cut_quoted(lines: list[str]) -> list[str]:
     out: list[str] = []
     in_quote = False
     index = 0
+    # Most bodies hold no footer or forward words at all: test the whole body once, not every line.
+    whole = "\n".join(lines).lower()
+    check_footer = any(word in whole for word in _FOOTER_WORDS)
+    check_forward = any(word in whole for word in _FORWARD_WORDS)
+    own_text = False  # a line of the sender's own words has been kept
     while index < len(lines):
         line = lines[index]
         stripped = line.strip()
-        if _is_quote_line(stripped):
-            if not in_quote and out and out[-1].strip():
-                out.append("")
-            in_quote = True
-            index += 1
-            continue
         if not stripped:
             if not in_quote:
                 out.append("")
             index += 1
             continue
+        if stripped[0] in ">|":  # _is_quote_line
+            if not in_quote and out and out[-1].strip():
+                out.append("")
+            in_quote = True
+            index += 1
+            continue
         in_quote = False
-        lowered = stripped.lower()
-        if any(word in lowered for word in _FOOTER_WORDS) and _GROUPS_FOOTER.match(line, timeout=0.05):
-            break
-        forward = any(word in lowered for word in _FORWARD_WORDS) and _FORWARD_MARKER.match(line, timeout=0.05)
+        forward = False
+        if check_footer or check_forward:
+            lowered = stripped.lower()
+            if check_footer and any(word in lowered for word in _FOOTER_WORDS) and (
+                _GROUPS_FOOTER.match(line, timeout=0.05)
+                or (own_text and _near_end(lines, index) and _BULK_FOOTER.match(stripped, timeout=0.05))
+            ):
+                break
+            forward = check_forward and any(word in lowered for word in _FORWARD_WORDS) and bool(
+                _FORWARD_MARKER.match(line, timeout=0.05)
+            )
         header_block = (
             not forward
             and (":" in stripped or "：" in stripped)
@@ -616,17 +655,24 @@ def _cut_quoted(lines: list[str]) -> list[str]:
                 _LIST_FOOTER.search(following, timeout=0.05)
             ):
                 break
-        span, strong = _is_attribution(lines, index)
-        if span:
-            after = _next_nonblank(lines, index + span)
-            if after < len(lines) and _is_quote_line(lines[after]):
-                index += span
-                continue
-            if strong:
-                break
+        if _maybe_attribution(stripped):
+            span, strong = _is_attribution(lines, index)
+            if span:
+                after = _next_nonblank(lines, index + span)
+                if after < len(lines) and _is_quote_line(lines[after]):
+                    index += span
+                    continue
+                if strong:
+                    break
         out.append(line)
+        own_text = True
         index += 1
     return out
+
+
+def _near_end(lines: list[str], index: int) -> bool:
+    """A footer sits at the bottom: in the second half of the body, or within its last lines."""
+    return index >= len(lines) // 2 or len(lines) - index <= _FOOTER_MAX_LINES
 
 
 def _inline_reply_follows(out: list[str], lines: list[str], index: int, line: str) -> bool:
@@ -797,6 +843,26 @@ def _body_part(message: Message) -> tuple[Message | None, bool]:
     return html_part, html_part is not None
 
 
+def _body_text(part: Message | None, is_html: bool) -> str:
+    """The chosen part's text: decoded, and HTML turned into text."""
+    body = _part_text(part) if part is not None else ""
+    return html_to_text(body[:MAX_HTML_CHARS]) if is_html else body
+
+
+def _sender(raw_headers: dict[str, list[str]]) -> Address | None:
+    senders = _addresses(raw_headers.get("from", [])) or _addresses(raw_headers.get("sender", []))
+    return senders[0] if senders else None
+
+
+def _sender_words(sender: Address | None) -> frozenset[str]:
+    """Words of the sender's name and mailbox, which tell a signature's name line from the text."""
+    if sender is None:
+        return frozenset()
+    parts = [w.lower().strip(".") for w in _WORD_SPLIT.split(sender.name) if w]
+    parts += [w for w in regex.split(r"[._+-]", sender.addr.partition("@")[0].lower()) if len(w) > 1]
+    return frozenset(parts)
+
+
 def _defect_names(message: Message) -> tuple[str, ...]:
     names: dict[str, None] = {}
     for part in _walk(message):
@@ -835,23 +901,13 @@ def _parse(raw: bytes) -> ParsedMessage:
         raw_headers.setdefault(str(name).strip().lower(), []).append(str(value))
     headers = {name: decode_header_value(values[0]) for name, values in raw_headers.items()}
 
-    senders = _addresses(raw_headers.get("from", [])) or _addresses(raw_headers.get("sender", []))
-    sender = senders[0] if senders else None
+    sender = _sender(raw_headers)
     to = _addresses(raw_headers.get("to", []))
     cc = _addresses(raw_headers.get("cc", []))
     bcc = _addresses(raw_headers.get("bcc", []))
 
-    sender_words: frozenset[str] = frozenset()
-    if sender is not None:
-        parts = [w.lower().strip(".") for w in _WORD_SPLIT.split(sender.name) if w]
-        parts += [w for w in regex.split(r"[._+-]", sender.addr.partition("@")[0].lower()) if len(w) > 1]
-        sender_words = frozenset(parts)
-
     part, is_html = _body_part(message)
-    body = _part_text(part) if part is not None else ""
-    if is_html:
-        body = html_to_text(body[:MAX_HTML_CHARS])
-    text, signature, greetings = extract_new_text(body, sender_words)
+    text, signature, greetings = extract_new_text(_body_text(part, is_html), _sender_words(sender))
 
     references = tuple(_MSG_ID.findall(headers.get("references", ""))) or tuple(headers.get("references", "").split())
     return ParsedMessage(
@@ -870,3 +926,168 @@ def _parse(raw: bytes) -> ParsedMessage:
         greeting_lines=greetings,
         defects=_defect_names(message) + tuple(extra),
     )
+
+
+# ------------------------------------------------------------------------------------ the quick path
+#
+# The prefilter needs the sender's new words of a message that contains an apology word somewhere,
+# far more often than the full parse is needed. feedparser costs most of a parse, so here the MIME
+# tree is split with plain string searches that follow feedparser's rules (header lines, boundary
+# lines, the line end before a boundary) and stdlib Message objects carry the headers, so part
+# selection, charset and transfer decoding are the very code parse_message runs. Anything the
+# split is not sure about (bare CR line ends, a missing boundary, digests, nested messages at the
+# top, deep trees) returns None and the caller parses fully. tests/test_message.py checks on every
+# corpus message that the quick text equals parse_message's text.
+
+_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")  # feedparser's headerRE
+_TRAILING_EOL = re.compile(r"(\r\n|\r|\n)\Z")
+_QUICK_MAX_PARTS = 100
+_QUICK_MAX_DEPTH = 8
+_BOUNDARY_LINES: dict[str, re.Pattern[str]] = {}
+
+
+class _Unsure(Exception):
+    """The quick split met something it does not reproduce exactly."""
+
+
+def _boundary_line(boundary: str) -> re.Pattern[str]:
+    pattern = _BOUNDARY_LINES.get(boundary)
+    if pattern is None:
+        if len(_BOUNDARY_LINES) > 256:
+            _BOUNDARY_LINES.clear()
+        # feedparser's boundary test, applied to one line with its line end.
+        pattern = re.compile("(?P<sep>" + re.escape("--" + boundary) + r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$")
+        _BOUNDARY_LINES[boundary] = pattern
+    return pattern
+
+
+def _quick_headers(text: str, start: int, end: int) -> tuple[list[tuple[str, str]], int]:
+    """Header fields of text[start:end] as compat32 stores them, and where the body starts."""
+    headers: list[tuple[str, str]] = []
+    pending: list[str] = []
+    position = start
+    while position < end:
+        newline = text.find("\n", position, end)
+        line_end = end if newline == -1 else newline + 1
+        line = text[position:line_end]
+        if line == "\n" or line == "\r\n":
+            position = line_end
+            break
+        if not _HEADER_LINE.match(line):
+            break  # feedparser reads this line as the first line of the body
+        if line[0] in " \t":
+            if not pending:
+                raise _Unsure("continuation line first")
+            pending.append(line)
+        else:
+            if line.startswith("From ") or line[0] == ":":
+                raise _Unsure("envelope or nameless header line")
+            if pending:
+                headers.append(compat32.header_source_parse(pending))
+            pending = [line]
+        position = line_end
+    if pending:
+        headers.append(compat32.header_source_parse(pending))
+    return headers, position
+
+
+def _quick_tree(text: str, start: int, end: int, depth: int, boundaries: tuple[str, ...], count: list[int]) -> Message:
+    """The Message tree feedparser would build for text[start:end] (message/* parts are left empty)."""
+    count[0] += 1
+    if count[0] > _QUICK_MAX_PARTS or depth > _QUICK_MAX_DEPTH:
+        raise _Unsure("too many parts")
+    headers, body_start = _quick_headers(text, start, end)
+    message = Message()
+    for name, value in headers:
+        message.set_raw(name, value)
+    maintype = message.get_content_maintype()
+    if maintype == "message":
+        if depth == 0:
+            raise _Unsure("a message/* message")
+        message.set_payload([])  # never descended into: a forwarded original is not the sender's words
+        return message
+    if maintype != "multipart":
+        message.set_payload(text[body_start:end])
+        return message
+    boundary = message.get_boundary()
+    if boundary is None or boundary in boundaries or message.get_content_type() == "multipart/digest":
+        raise _Unsure("multipart without a usable boundary")
+    pattern = _boundary_line(boundary)
+    separator = "--" + boundary
+    lines: list[tuple[int, int, bool]] = []  # (line start, line end, closing boundary)
+    position = text.find(separator, body_start, end)
+    while position != -1:
+        if position == body_start or text[position - 1] == "\n":
+            newline = text.find("\n", position, end)
+            line_end = end if newline == -1 else newline + 1
+            found = pattern.match(text, position, line_end)
+            if found:
+                lines.append((position, line_end, bool(found.group("end"))))
+        position = text.find(separator, position + len(separator), end)
+    if not lines:
+        raise _Unsure("start boundary not found")
+    parts: list[Message] = []
+    index = 0
+    while index < len(lines) and not lines[index][2]:
+        # A separating boundary, and any boundary lines right after it, open the next part.
+        part_start = lines[index][1]
+        index += 1
+        while index < len(lines) and lines[index][0] == part_start:
+            part_start = lines[index][1]
+            index += 1
+        part_end = lines[index][0] if index < len(lines) else end
+        part = _quick_tree(text, part_start, part_end, depth + 1, boundaries + (boundary,), count)
+        payload = part._payload
+        if isinstance(payload, str):
+            trailing = _TRAILING_EOL.search(payload)
+            if trailing:  # the line end before a boundary belongs to the boundary
+                part.set_payload(payload[: -len(trailing.group(0))])
+        parts.append(part)
+    message.set_payload(parts)
+    return message
+
+
+@dataclass(frozen=True)
+class QuickBody:
+    """The chosen text part of a message, found without the full MIME parse."""
+
+    part_text: str  # decoded, before any HTML conversion
+    is_html: bool
+    raw_headers: dict[str, list[str]]
+
+    def rough_text(self) -> str:
+        """A superset of the letters of the new text, for a word search: no '>' lines, no HTML tags."""
+        if self.is_html:
+            rough = _TAG_ROUGH.sub("", self.part_text[:MAX_HTML_CHARS])
+            return html.unescape(rough) if "&" in rough else rough
+        return "\n".join(line for line in self.part_text.split("\n") if not line.lstrip().startswith((">", "|")))
+
+    def new_text(self) -> str:
+        """Exactly parse_message(raw).text for the same raw bytes."""
+        body = html_to_text(self.part_text[:MAX_HTML_CHARS]) if self.is_html else self.part_text
+        return extract_new_text(body, _sender_words(_sender(self.raw_headers)))[0]
+
+
+# Whatever html_to_text treats as a tag (and comments up to their first '>'): removing these keeps every
+# word html_to_text can output, glued as it glues them across inline tags.
+_TAG_ROUGH = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:_.-]*[^>]*|[!?][^>]*)>")
+
+
+def quick_body(raw: bytes) -> QuickBody | None:
+    """The body part parse_message would check, from a quick MIME split; None when only a full parse will do."""
+    raw = _strip_mbox_line(bytes(raw))
+    if len(raw) > MAX_PARSE_BYTES or raw.count(b"\r") != raw.count(b"\r\n"):
+        return None  # feedparser also ends lines at a bare CR; not reproduced here
+    text = raw.decode("ascii", "surrogateescape")
+    try:
+        message = _quick_tree(text, 0, len(text), 0, (), [0])
+    except (_Unsure, RecursionError):
+        return None
+    except Exception:  # a header the stdlib helpers choke on: the full parse decides what to make of it
+        return None
+    raw_headers: dict[str, list[str]] = {}
+    for name, value in message.raw_items():
+        raw_headers.setdefault(str(name).strip().lower(), []).append(str(value))
+    part, is_html = _body_part(message)
+    body = _part_text(part) if part is not None else ""
+    return QuickBody(body, is_html, raw_headers)

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 import regex
 
-from checks.text import MATCH_TIMEOUT, TextIndex, phrase_pattern
+from checks.text import TextIndex, phrase_pattern, span_timeout
 
 # How many hits of one needle a rule looks at; repeated hostile text cannot make a rule slower than this.
 HITS_PER_NEEDLE = 64
@@ -52,7 +52,9 @@ class Needles:
     prefixes: tuple[str, ...]
 
     def present(self, scan: "ScanText") -> bool:
-        return not self.words.isdisjoint(scan.vocabulary) or any(scan.has_prefix(p) for p in self.prefixes)
+        if not self.words.isdisjoint(scan.vocabulary):
+            return True
+        return bool(self.prefixes) and any(scan.has_prefix(p) for p in self.prefixes)
 
 
 def needles(spec: str) -> Needles:
@@ -88,7 +90,12 @@ class Anchored:
     start: bool = False
 
     def possible(self, scan: "ScanText") -> bool:
-        return self.anchors.present(scan) and all(group.present(scan) for group in self.requires)
+        if not self.anchors.present(scan):
+            return False
+        for group in self.requires:
+            if not group.present(scan):
+                return False
+        return True
 
 
 def anchored(
@@ -97,6 +104,11 @@ def anchored(
     """An Anchored pattern from a gate "anchor|words & other|group & ...": the first group anchors the search."""
     groups = [needles(group) for group in gate.split("&")]
     return Anchored(pattern, groups[0], tuple(groups[1:]), 0 if start else before, after, start)
+
+
+@lru_cache(maxsize=128)
+def _keyword_needles(words: tuple[str, ...]) -> Needles:
+    return needles("|".join(words))
 
 
 class AnchoredSet:
@@ -114,16 +126,19 @@ class AnchoredSet:
         self._prefixed = tuple(position for position, item in enumerate(self.items) if item.anchors.prefixes)
 
     def candidates(self, scan: "ScanText") -> list[Anchored]:
-        """The items whose anchors and required words all occur in the text, in their original order."""
-        positions: set[int] = set()
+        """The items whose anchors occur in the text (or may, for prefixes), in their original order; whether
+        their other required words occur is left to `ScanText.matches`."""
+        positions: set[int] = set(self._prefixed)
         for word in self.words & scan.vocabulary:
             positions.update(self._by_word[word])
-        positions.update(self._prefixed)
-        return [self.items[p] for p in sorted(positions) if self.items[p].possible(scan)]
+        return [self.items[p] for p in sorted(positions)]
 
 
 # Windows one scan looks at: a few milliseconds of pattern matching however many anchors the text holds.
 MAX_WINDOWS = 300
+# Characters a window reaches past a pattern's declared extent, so that a lookahead at a match's end sees the
+# text that follows it (a window cut short would let "(?!\w)" pass in the middle of a word).
+WINDOW_SLACK = 32
 # Matches of one pattern kept per text.
 MAX_MATCHES = 100
 
@@ -145,6 +160,8 @@ class ScanText:
     _prefixes: dict[str, bool] = field(default_factory=dict, repr=False)
     _hits: dict[tuple[str, bool], list[int]] = field(default_factory=dict, repr=False)
     _matches: dict[Anchored, tuple[regex.Match[str], ...]] = field(default_factory=dict, repr=False)
+    # Results a rule computes once per text and other rules reuse (keys start with the rule module's name).
+    memo: dict[tuple[object, ...], object] = field(default_factory=dict, repr=False)
 
     @cached_property
     def index(self) -> TextIndex:
@@ -164,13 +181,13 @@ class ScanText:
             known = self._prefixes[prefix] = (b" " + prefix.encode()) in self.spots
         return known
 
-    def offsets(self, words: Iterable[str], per_needle: int = HITS_PER_NEEDLE) -> list[int]:
-        """Start offsets of the given lower-case words, searched only when the text contains them.
+    def offsets(self, words: tuple[str, ...]) -> list[int]:
+        """Sorted start offsets of the given lower-case ASCII words where they occur as whole words.
 
-        Checking the word set first means an absent keyword costs a set lookup, not a pass over the text;
+        One C-level set intersection picks the keywords the text contains, and only those are searched for,
         so a rule with fifty keywords stays cheap on a megabyte that contains none of them.
         """
-        return anchor_offsets(self.lowered, [w for w in words if self.has(w)], per_needle)
+        return self.anchor_hits(_keyword_needles(words))
 
     def word_hits(self, word: str, whole: bool = True) -> list[int]:
         """Offsets where the ASCII `word` occurs as a word (with whole=False: starts one), at most WORD_HITS."""
@@ -217,8 +234,8 @@ class ScanText:
             for offset in self.anchor_hits(item.anchors):
                 if offset < last_end:
                     continue
-                match = pattern.match(text, offset, _token_end(text, min(length, offset + item.after)),
-                                      timeout=MATCH_TIMEOUT)
+                # A bounded stretch (see checks.text.span_timeout): no timer needed.
+                match = pattern.match(text, offset, min(length, offset + item.after + WINDOW_SLACK))
                 if match is not None:
                     collected.append(match)
                     last_end = match.end()
@@ -228,13 +245,13 @@ class ScanText:
             # Windows around the anchors, merged where they overlap.
             windows: list[list[int]] = []
             for offset in self.anchor_hits(item.anchors):
-                low, high = max(0, offset - item.before), min(length, offset + item.after)
+                low, high = max(0, offset - item.before), min(length, offset + item.after + WINDOW_SLACK)
                 if windows and low <= windows[-1][1]:
                     windows[-1][1] = max(windows[-1][1], high)
                 else:
                     windows.append([low, high])
             for low, high in windows[:MAX_WINDOWS]:
-                for match in pattern.finditer(text, low, _token_end(text, high), timeout=MATCH_TIMEOUT):
+                for match in pattern.finditer(text, low, high, timeout=span_timeout(low, high)):
                     if match.start() >= last_end:
                         collected.append(match)
                         last_end = match.end()
@@ -242,17 +259,6 @@ class ScanText:
                     break
         found = self._matches[item] = tuple(collected[:MAX_MATCHES])
         return found
-
-
-def _token_end(text: str, position: int) -> int:
-    """`position` moved past any whitespace and then to the end of the following token (at most 40 characters),
-    so a window never ends inside a word and lookaheads at its end see what the whole text has there."""
-    limit = min(len(text), position + 40)
-    while position < limit and text[position].isspace():
-        position += 1
-    while position < limit and not text[position].isspace():
-        position += 1
-    return position
 
 
 @lru_cache(maxsize=4)
@@ -310,7 +316,7 @@ def matches_near(
             return
         low, high = max(0, offset - before), min(len(text), offset + after)
         try:
-            for match in pattern.finditer(text, low, high, overlapped=False, timeout=MATCH_TIMEOUT):
+            for match in pattern.finditer(text, low, high, overlapped=False, timeout=span_timeout(low, high)):
                 if match.start() <= offset < match.end():
                     covered_until = match.end()
                     yield match
@@ -327,9 +333,10 @@ def sentence_around(text: str, start: int, end: int, reach: int = 300, floor: in
     low = max(0, floor, start - reach)
     sentence_start = low
     try:
-        for match in _BOUNDARY.finditer(text, low, start, timeout=MATCH_TIMEOUT):
+        for match in _BOUNDARY.finditer(text, low, start, timeout=span_timeout(low, start)):
             sentence_start = match.end()
-        following = _BOUNDARY.search(text, end, min(len(text), end + reach), timeout=MATCH_TIMEOUT)
+        stop = min(len(text), end + reach)
+        following = _BOUNDARY.search(text, end, stop, timeout=span_timeout(end, stop))
     except TimeoutError:
         following = None
     sentence_end = following.end() if following else min(len(text), end + reach)

@@ -11,6 +11,16 @@ from checks.model import Finding, Severity, Span
 
 # Every rule pattern runs with this timeout (seconds) so adversarial input cannot stall a check.
 MATCH_TIMEOUT = 0.05
+# `regex` charges about 2 µs for every call, and for every match an iterator yields, that carries a timeout:
+# more than matching a sentence costs. Rule patterns are linear (every repetition is bounded or runs over
+# characters the rest of the pattern cannot start with), so a call over a short stretch of text cannot stall;
+# only calls over more than BOUNDED_SPAN characters carry MATCH_TIMEOUT.
+BOUNDED_SPAN = 4096
+
+
+def span_timeout(start: int, end: int) -> float | None:
+    """The timeout for a match call over text[start:end]: none for a short stretch, MATCH_TIMEOUT otherwise."""
+    return None if end - start <= BOUNDED_SPAN else MATCH_TIMEOUT
 
 _SENTENCE_END = regex.compile(r"[.!?](?=\s|$)|\n\s*\n")
 
@@ -47,9 +57,9 @@ class TextIndex:
     def sentence_bounds(self, offset: int) -> tuple[int, int]:
         """Start and end offsets of the sentence that contains `offset`."""
         start = 0
-        for match in _SENTENCE_END.finditer(self.text, 0, offset, timeout=MATCH_TIMEOUT):
+        for match in _SENTENCE_END.finditer(self.text, 0, offset, timeout=span_timeout(0, offset)):
             start = match.end()
-        following = _SENTENCE_END.search(self.text, offset, timeout=MATCH_TIMEOUT)
+        following = _SENTENCE_END.search(self.text, offset, timeout=span_timeout(offset, len(self.text)))
         end = following.end() if following else len(self.text)
         while start < end and self.text[start].isspace():
             start += 1

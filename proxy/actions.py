@@ -281,7 +281,6 @@ class Actions:
         held = await self._store_message(decision, submission, kind="defer", due=due)
         self.record(decision, VERDICT_DEFERRED, held.created)
         self.server.spawn(self.notify(held))
-        self.server.scheduler.wake()
         return replies.deferred(held.id, local_time_text(due, team.timezone))
 
     async def _store_message(self, decision: Decision, submission: Submission, kind: str,

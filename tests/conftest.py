@@ -44,7 +44,7 @@ class RecordingUpstream:
     data_reply: str | None = None  # answer to every DATA instead of accepting, e.g. "554 5.6.0 no"
     received: list[Received] = field(default_factory=list)
     connections: int = 0
-    mail_commands: int = 0  # every MAIL FROM, including transactions that were reset before DATA
+    mail_froms: list[str] = field(default_factory=list)  # every MAIL FROM, also of transactions reset before DATA
     noops: int = 0
     port: int = 0
     message_arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -53,7 +53,7 @@ class RecordingUpstream:
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
-        self.mail_commands += 1
+        self.mail_froms.append(address)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"

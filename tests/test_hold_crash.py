@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import random
 import signal
 import smtplib
 import socket
@@ -24,13 +25,25 @@ TRACE = regex.compile(rb"Received: from client\.test \(127\.0\.0\.1\)\r\n\tby \S
                       rb"(?P<id>[0-9a-f]{12});\r\n\t[^\r\n]+\r\n")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOCALHOST, 0))
-        return int(probe.getsockname()[1])
+def port_outside_the_ephemeral_range() -> int:
+    """A free port the restarted proxy can have again: while it is down, no outgoing connection (ours or any
+    other process's) may be handed that port as its local end, which a port from bind(0) cannot promise."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(100):
+        candidate = random.randrange(max(low // 2, 1024), low)
+        with socket.socket() as probe:
+            try:
+                probe.bind((LOCALHOST, candidate))
+            except OSError:
+                continue
+            return candidate
+    raise AssertionError("no free port below the ephemeral range")
 
 
-def wait_until_listening(port: int, timeout: float = 60) -> None:
+def wait_until_listening(port: int, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -38,7 +51,8 @@ def wait_until_listening(port: int, timeout: float = 60) -> None:
             return
         except OSError:
             time.sleep(0.05)
-    raise AssertionError(f"the proxy is not listening on {port}")
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise AssertionError(f"the proxy is not listening on {port}:\n{tail}")
 
 
 class Run:
@@ -83,23 +97,25 @@ def client(run: Run, number: int, port: int) -> None:
             run.back.wait(60)
 
 
-async def start_proxy(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "proxy.cli", "serve", "--config", str(config), cwd=PROJECT,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+async def start_proxy(config: Path, log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as stderr:  # the child keeps its own descriptor
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "proxy.cli", "serve", "--config", str(config), cwd=PROJECT,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
 
 
 async def test_sigkill_mid_run_loses_no_acknowledged_hold(tmp_path: Path) -> None:
-    port = free_port()
+    port = port_outside_the_ephemeral_range()
     store_path = tmp_path / "var" / "oopsguard.db"
     maildir = tmp_path / "maildir"
     config = write_config(tmp_path / "config", {
         "listen": f"{LOCALHOST}:{port}", "upstream": f"maildir:{maildir}", "allowed_clients": ["127.0.0.1/32"],
         "bounces_per_sender_per_day": 1000}, store={"path": str(store_path)})
     run = Run()
-    process = await start_proxy(config)
+    log = tmp_path / "proxy.log"
+    process = await start_proxy(config, log)
     try:
-        await asyncio.to_thread(wait_until_listening, port)
+        await asyncio.to_thread(wait_until_listening, port, log)
         clients = asyncio.gather(*(asyncio.to_thread(client, run, number, port) for number in range(CLIENTS)))
         assert await asyncio.to_thread(run.enough.wait, 120), "the proxy never acknowledged enough holds"
         process.send_signal(signal.SIGKILL)  # in the middle of four sessions' transactions
@@ -108,8 +124,8 @@ async def test_sigkill_mid_run_loses_no_acknowledged_hold(tmp_path: Path) -> Non
             before_kill = dict(run.acknowledged)
         run.killed.set()
 
-        process = await start_proxy(config)
-        await asyncio.to_thread(wait_until_listening, port)
+        process = await start_proxy(config, log)
+        await asyncio.to_thread(wait_until_listening, port, log)
         run.back.set()
         await asyncio.wait_for(clients, 180)
 

@@ -1,7 +1,7 @@
 """What becomes of held and deferred mail over time: fixed and resent, deferred to the next morning, expired."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest

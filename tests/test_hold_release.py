@@ -111,12 +111,13 @@ async def test_reply_to_the_bounce_releases_the_original_with_its_envelope_once(
     second, _ = await hold_and_get_release_address(proxy, upstream, broken(message_id="<inv-9@example.com>"))
     held = await store_of(proxy).get_held(first)
     assert held is not None
-    mails_before = upstream.mail_commands
+    opened_before = upstream.mail_froms.count(SENDER)
 
     result = await exchange(proxy.port, SENDER, [first_address], reply_to_bounce(first_address))
     assert result.data is not None and (result.data[0], result.data_text) == (250, f"2.0.0 released: {first}")
-    assert upstream.mail_commands == mails_before  # the reply itself opened no upstream transaction
     await settle(proxy)
+    # The reply itself opened no upstream transaction: the only new one from the sender relayed the original.
+    assert upstream.mail_froms.count(SENDER) == opened_before + 1
 
     [original] = relayed(upstream)
     assert original.mail_from == SENDER and original.rcpt_tos == (RECIPIENT, "dave@example.org")
@@ -210,18 +211,29 @@ async def test_expired_release_address_is_refused(make_proxy: ProxyFactory, upst
 async def test_release_address_must_be_the_only_recipient(
         make_proxy: ProxyFactory, upstream: RecordingUpstream) -> None:
     proxy = await make_proxy(upstream=upstream.url)
-    identifier, address = await hold_and_get_release_address(proxy, upstream)
-    normal_first = await exchange(proxy.port, SENDER, [RECIPIENT, address], reply_to_bounce(address))
+    first, first_address = await hold_and_get_release_address(proxy, upstream, broken(message_id="<inv-7@example.com>"))
+    second, second_address = await hold_and_get_release_address(proxy, upstream)
+
+    # Two release addresses at once: the second is deferred to a transaction of its own (452), the first works.
+    two = await exchange(proxy.port, SENDER, [second_address, first_address], reply_to_bounce(second_address))
+    assert f"{two.rcpts[1][0]} {two.rcpts[1][1].decode()}" == replies.REPLY_RELEASE_ONE_AT_A_TIME
+    assert two.data == (250, f"2.0.0 released: {second}".encode())
+    await settle(proxy)
+
+    # A release address among ordinary recipients is refused, whichever comes first.
+    normal_first = await exchange(proxy.port, SENDER, [RECIPIENT, first_address], reply_to_bounce(first_address))
     assert normal_first.rcpts[0][0] == 250
     assert f"{normal_first.rcpts[1][0]} {normal_first.rcpts[1][1].decode()}" == replies.REPLY_RELEASE_SEPARATELY
-    release_first = await exchange(proxy.port, SENDER, [address, RECIPIENT], reply_to_bounce(address))
+    assert (await store_of(proxy).get_held(first)).status == "held"  # type: ignore[union-attr]
+    release_first = await exchange(proxy.port, SENDER, [first_address, RECIPIENT], reply_to_bounce(first_address))
     assert release_first.rcpts[0][0] == 250
     assert f"{release_first.rcpts[1][0]} {release_first.rcpts[1][1].decode()}" == replies.REPLY_RELEASE_SEPARATELY
-    assert release_first.data == (250, f"2.0.0 released: {identifier}".encode())
+    assert release_first.data == (250, f"2.0.0 released: {first}".encode())
     await settle(proxy)
-    # The first transaction went to its ordinary recipient only (the reply text, as written); then the release.
-    assert [(m.mail_from, m.rcpt_tos) for m in relayed(upstream)] == [(SENDER, (RECIPIENT,)),
-                                                                      (SENDER, (RECIPIENT, "dave@example.org"))]
+    # Released originals go to their own recipients; the mixed transaction went to its ordinary recipient only.
+    both = (RECIPIENT, "dave@example.org")
+    assert [m.rcpt_tos for m in relayed(upstream)] == [both, (RECIPIENT,), both]
+    assert b"Subject: Re: Held for review" in relayed(upstream)[1].content
 
 
 async def test_admin_release_from_the_command_line_is_relayed_by_the_running_proxy(

@@ -9,7 +9,7 @@ import regex
 
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
 from checks.scan import Anchored, AnchoredSet, ScanText, anchored, phrase_matches, prepare
-from checks.text import MATCH_TIMEOUT, make_finding
+from checks.text import MATCH_TIMEOUT, make_finding, span_timeout
 
 # --------------------------------------------------------------------------------------------
 # Cost limits, and how a rule ends its scan early (by design, never by crashing):
@@ -22,8 +22,8 @@ from checks.text import MATCH_TIMEOUT, make_finding
 #    words are absent is never run; one that can match runs only in short windows around its
 #    anchors. The text's word set and the matches are computed once per message and shared by
 #    every rule, so ordinary wording costs a few set operations per branch.
-#  * Every regex call gets a timeout (MATCH_TIMEOUT), and a rule checks its own budget
-#    (RULE_BUDGET) before each branch. A TimeoutError (a pattern timing out, or the budget running
+#  * Every regex call over a long stretch gets a timeout (MATCH_TIMEOUT; short stretches need none,
+#    see checks.text.span_timeout), and a rule checks its own budget (RULE_BUDGET) before each call. A TimeoutError (a pattern timing out, or the budget running
 #    out) ends that rule's scan for this message: the findings already collected are still
 #    reported, nothing more is looked at. A timeout means the text is pathological, so trying the
 #    rule's other patterns would only spend more time on it.
@@ -166,17 +166,26 @@ class RuleScan:
         self.extra: tuple[str, ...] = tuple(p for p in message.team.rule(rule_id).extra_phrases if p.strip())
         self._deadline = time.monotonic() + RULE_BUDGET
 
-    def timeout(self) -> float:
-        """The timeout for the next regex call; raises TimeoutError once the rule's budget is spent."""
+    def timeout(self, start: int = 0, end: int | None = None) -> float | None:
+        """The timeout for a regex call over text[start:end]; raises TimeoutError once the rule's budget is spent.
+
+        Short stretches get none (see checks.text.span_timeout): the timer costs more than the match.
+        """
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("rule budget spent")
+        if span_timeout(start, len(self.text) if end is None else end) is None:
+            return None
         return min(MATCH_TIMEOUT, left)
+
+    def check_budget(self) -> None:
+        """Raises TimeoutError once the rule's budget is spent."""
+        self.timeout(0, 0)
 
     def found(self, item: Anchored, pos: int = 0, endpos: int | None = None) -> Iterator[regex.Match[str]]:
         """Matches of an anchored pattern outside greeting lines that start in text[pos:endpos] and in the
         scanned part, at most MAX_CANDIDATES of them."""
-        self.timeout()  # a spent budget ends the scan before any more matching
+        self.check_budget()  # a spent budget ends the scan before any more matching
         end = self.limit if endpos is None else min(endpos, self.limit)
         seen = 0
         for match in self.view.matches(item):
@@ -193,19 +202,25 @@ class RuleScan:
 
     def branch_matches(self, branches: Branches) -> Iterator[tuple[Branch, regex.Match[str]]]:
         """Matches of every branch whose words occur in the text."""
-        for item in branches.candidates(self.view):
-            for match in self.found(item.anchored):
-                yield item, match
+        view = self.view
+        for item in branches.candidates(view):
+            if view.matches(item.anchored):  # most branches have none: skip the generator
+                for match in self.found(item.anchored):
+                    yield item, match
 
     def any_branch(self, branches: Branches) -> bool:
         """Whether any branch matches anywhere (outside greeting lines)."""
-        return any(next(self.found(item.anchored), None) is not None for item in branches.candidates(self.view))
+        view = self.view
+        return any(
+            view.matches(item.anchored) and next(self.found(item.anchored), None) is not None
+            for item in branches.candidates(view)
+        )
 
     def extra_matches(self) -> list[regex.Match[str]]:
         """Matches of the team's extra phrases for this rule, outside greeting lines and in the scanned part."""
         if not self.extra:
             return []
-        self.timeout()
+        self.check_budget()
         return [
             match
             for match in phrase_matches(self.view, self.extra)
@@ -214,15 +229,17 @@ class RuleScan:
 
     def search(self, pattern: regex.Pattern[str], pos: int = 0, endpos: int | None = None) -> regex.Match[str] | None:
         end = self.limit if endpos is None else min(endpos, len(self.text))
-        return pattern.search(self.text, pos, end, timeout=self.timeout())
+        return pattern.search(self.text, pos, end, timeout=self.timeout(pos, end))
 
     def match_at(self, pattern: regex.Pattern[str], pos: int, reach: int = 80) -> regex.Match[str] | None:
         """An anchored match at `pos` that looks at most `reach` characters ahead."""
-        return pattern.match(self.text, pos, min(len(self.text), pos + reach), timeout=self.timeout())
+        end = min(len(self.text), pos + reach)
+        return pattern.match(self.text, pos, end, timeout=self.timeout(pos, end))
 
     def ends_before(self, pattern: regex.Pattern[str], pos: int, reach: int = 60) -> regex.Match[str] | None:
         """A match of `pattern` (which ends in `$`) that ends exactly at `pos`."""
-        return pattern.search(self.text, max(0, pos - reach), pos, timeout=self.timeout())
+        start = max(0, pos - reach)
+        return pattern.search(self.text, start, pos, timeout=self.timeout(start, pos))
 
     def on_greeting(self, offset: int) -> bool:
         return bool(self.greeting_lines) and self.index.line_of(offset) in self.greeting_lines
@@ -231,10 +248,10 @@ class RuleScan:
         """The sentence around text[start:end], looking at most SENTENCE_REACH characters either side."""
         low = max(0, start - SENTENCE_REACH)
         sentence_start = low
-        for brk in _SENTENCE_BREAK.finditer(self.text, low, start, timeout=self.timeout()):
+        for brk in _SENTENCE_BREAK.finditer(self.text, low, start, timeout=self.timeout(low, start)):
             sentence_start = brk.end()
         high = min(len(self.text), end + SENTENCE_REACH)
-        following = _SENTENCE_BREAK.search(self.text, end, high, timeout=self.timeout())
+        following = _SENTENCE_BREAK.search(self.text, end, high, timeout=self.timeout(end, high))
         sentence_end = following.end() if following else high
         while sentence_start < start and self.text[sentence_start].isspace():
             sentence_start += 1
@@ -243,14 +260,14 @@ class RuleScan:
     def clause_end(self, pos: int, reach: int = CLAUSE_REACH) -> int:
         """Where the clause continuing at `pos` ends: punctuation, a dash, or a word break within `reach`."""
         high = min(len(self.text), pos + reach)
-        brk = _CLAUSE_BREAK.search(self.text, pos, high, timeout=self.timeout())
+        brk = _CLAUSE_BREAK.search(self.text, pos, high, timeout=self.timeout(pos, high))
         if brk:
             end = brk.start()
         elif high == len(self.text) and self.whole:
             end = high
         else:
             # Cut at the last word break so the excerpt never ends mid-word.
-            space = _LAST_SPACE.search(self.text, pos, high, timeout=self.timeout())
+            space = _LAST_SPACE.search(self.text, pos, high, timeout=self.timeout(pos, high))
             end = space.start() if space else high
         while end > pos and self.text[end - 1].isspace():
             end -= 1
@@ -402,8 +419,8 @@ _I_WORDS = rule_pattern(r"\b(?:I|I'm|I've|I'll|I'd|my|me)\b")
 def uses_we(scan: RuleScan, start: int, end: int) -> bool:
     """Whether the sender speaks as "we" rather than "I" around text[start:end]."""
     low, high = max(0, start - SENTENCE_REACH), min(len(scan.text), end + SENTENCE_REACH)
-    we = len(_WE_WORDS.findall(scan.text, low, high, timeout=scan.timeout()))
-    i = len(_I_WORDS.findall(scan.text, low, high, timeout=scan.timeout()))
+    we = len(_WE_WORDS.findall(scan.text, low, high, timeout=scan.timeout(low, high)))
+    i = len(_I_WORDS.findall(scan.text, low, high, timeout=scan.timeout(low, high)))
     return we > i
 
 
@@ -648,7 +665,7 @@ class NonApologyCheck:
                 'or "to everyone whose <order/report/meeting> was affected".'
             )
         elif kind in {"conditional", "reaction"}:
-            apology = APOLOGY_WORD.pattern.search(scan.text, start, end, timeout=scan.timeout())
+            apology = APOLOGY_WORD.pattern.search(scan.text, start, end, timeout=scan.timeout(start, end))
             if apology is None or is_social(scan, apology):
                 return None
             start = apology_head_start(scan, apology)
@@ -661,7 +678,7 @@ class NonApologyCheck:
                     f'Rewrite as: "{head[:-1]} I <what you did>." Apologise for your action, not for their reaction.'
                 )
         elif kind == "harm":
-            noun = _HARM_NOUN_RE.search(scan.text, start, end, timeout=scan.timeout())
+            noun = _HARM_NOUN_RE.search(scan.text, start, end, timeout=scan.timeout(start, end))
             noun_word = noun.group(0).lower() if noun else "trouble"
             if noun_word in {"inconvenience", "issue", "issues", "problem", "problems", "hassle", "concern"}:
                 noun_word = "trouble"  # the euphemism becomes a plain word, and the reader's loss gets named
@@ -721,7 +738,8 @@ class NonApologyCheck:
         scan: RuleScan, apology: regex.Match[str], sentence_end: int
     ) -> tuple[int, int, str] | None:
         """The first real contrast word after the apology in its sentence, unless it qualifies a promise instead."""
-        for contrast in _CONTRAST.finditer(scan.text, apology.end(), sentence_end, timeout=scan.timeout()):
+        timeout = scan.timeout(apology.end(), sentence_end)
+        for contrast in _CONTRAST.finditer(scan.text, apology.end(), sentence_end, timeout=timeout):
             c_start, c_end = contrast.start(), contrast.end()
             if scan.ends_before(_FALSE_CONTRAST_BEFORE, c_start, reach=15) or scan.match_at(
                 _FALSE_CONTRAST_AFTER, c_end, 20
@@ -983,7 +1001,7 @@ class ExcuseCheck:
             if is_social(scan, apology):
                 continue
             _, sentence_end = scan.sentence_bounds(apology.start(), apology.end())
-            cause = _CAUSE.search(scan.text, apology.end(), sentence_end, timeout=scan.timeout())
+            cause = _CAUSE.search(scan.text, apology.end(), sentence_end, timeout=scan.timeout(apology.end(), sentence_end))
             if cause is None or not scan.match_at(_CAUSE_IS_EXCUSE, cause.end(), reach=40):
                 continue
             start, end = cause.start(), scan.clause_end(cause.end())
@@ -996,11 +1014,11 @@ class ExcuseCheck:
         sentence_start, _ = scan.sentence_bounds(start, end)
         apology = first_apology(scan, sentence_start, start)
         if apology is not None:
-            contrast = _CONTRAST.search(scan.text, apology.end(), start, timeout=scan.timeout())
+            contrast = _CONTRAST.search(scan.text, apology.end(), start, timeout=scan.timeout(apology.end(), start))
             kept_end = contrast.start() if contrast else start  # "sorry, but to be fair ..." keeps only "sorry"
             kept = scan.text[apology_head_start(scan, apology) : kept_end].rstrip(" \t\r\n,;:—–-")
             tail = len(kept) - min(len(kept), 40)  # the connective is at the very end; look only there
-            kept = kept[:tail] + _TRAILING_CONNECTIVE.sub("", kept[tail:], timeout=scan.timeout())
+            kept = kept[:tail] + _TRAILING_CONNECTIVE.sub("", kept[tail:], timeout=scan.timeout(0, 40))
             if kept.strip():
                 kept_words = " ".join(kept.split())
                 return f'Rewrite as: "{kept_words[0].upper() + kept_words[1:]}." and delete "{excerpt}".'

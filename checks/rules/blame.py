@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Iterable, Iterator, Mapping
 
 import regex
 
@@ -17,7 +19,7 @@ from checks.scan import (
     sentence_around,
     vocabulary_words,
 )
-from checks.text import MATCH_TIMEOUT, TextIndex, make_finding
+from checks.text import TextIndex, make_finding, span_timeout
 
 # Findings one rule reports for one message: enough to show the pattern, short enough to read.
 MAX_FINDINGS = 20
@@ -159,10 +161,10 @@ _TRIGGER_THEN_NAME = regex.compile(
 )
 # Words of the patterns above; a text without any of them cannot hold a name in blame wording.
 _CONTEXT_KEYWORDS = (
-    "forgot", "forgotten", "missed", "broke", "broken", "deleted", "pushed", "didn", "did", "never", "failed",
+    "forgot", "forgotten", "missed", "broke", "broken", "deleted", "pushed", "didn", "didnt", "did", "never", "failed",
     "supposed", "caused", "messed", "screwed", "dropped", "overlooked", "neglected", "overwrote", "overwritten",
     "misconfigured", "mistyped", "ignored", "skipped", "botched", "wiped", "removed", "wrong", "approved",
-    "merged", "deployed", "shipped", "mistake", "error", "change", "responsible", "blame", "blamed", "fault",
+    "merged", "deployed", "shipped", "mistake", "error", "change", "responsible", "blame", "blamed", "blames", "fault",
     "should", "careful", "attention", "accidentally", "mistakenly", "wrongly", "carelessly", "thanks",
     "because", "due", "courtesy", "introduced", "made", "done",
 )
@@ -200,12 +202,16 @@ class _Person:
     ambiguous: bool  # also an ordinary word ("Will", "May"): only counted mid-sentence
 
 
+_NOT_A_NAME = regex.compile(r"[@\d]|\.[a-z]{2,}\b")
+_BRACKETED = regex.compile(r"\([^)]{0,80}\)|\[[^\]]{0,80}\]|[\"<>]")
+
+
 def _name_words(display: str) -> list[str]:
     """The words of a display name, with "Last, First" turned round and anything in brackets dropped; none for
     names that carry an address, a domain or digits ("support@acme", "Amazon.com", "Team 42")."""
-    if regex.search(r"[@\d]|\.[a-z]{2,}\b", display):
+    if _NOT_A_NAME.search(display, timeout=span_timeout(0, len(display))):
         return []
-    cleaned = regex.sub(r"\([^)]{0,80}\)|\[[^\]]{0,80}\]|[\"<>]", " ", display)
+    cleaned = _BRACKETED.sub(" ", display, timeout=span_timeout(0, len(display)))
     if cleaned.count(",") == 1:
         last, first = cleaned.split(",")
         cleaned = f"{first} {last}"
@@ -251,9 +257,23 @@ def _signature_name(signature: str) -> list[str]:
     return []
 
 
-def _people(message: CheckMessage) -> dict[str, _Person]:
+def _people(message: CheckMessage) -> Mapping[str, _Person]:
     """Every name the rule watches for: the team roster, the sender (display name, address or signature) and
     the recipients' display names, each as a full name and as its single words."""
+    parsed = message.parsed
+    sender = (parsed.sender.name, parsed.sender.addr) if parsed.sender is not None else None
+    recipients = tuple((recipient.name, recipient.addr) for recipient in parsed.recipients)
+    return _people_from(tuple(message.team.roster), sender, parsed.signature, recipients)
+
+
+@lru_cache(maxsize=256)
+def _people_from(
+    roster: tuple[str, ...],
+    sender: tuple[str, str] | None,
+    signature: str,
+    recipients: tuple[tuple[str, str], ...],
+) -> Mapping[str, _Person]:
+    """The names of `_people`, cached: a team's roster and its usual correspondents recur message after message."""
     people: dict[str, _Person] = {}
 
     def add(words: list[str], own: bool, trusted: bool) -> None:
@@ -268,20 +288,18 @@ def _people(message: CheckMessage) -> dict[str, _Person]:
             known = people.get(token)
             people[token] = _Person(token, own or (known.own if known else False), common)
 
-    parsed = message.parsed
-    for member in message.team.roster:
+    for member in roster:
         add(_name_words(member), own=False, trusted=True)
-    sender = parsed.sender
     if sender is not None:
-        own_words = _name_words(sender.name) if sender.name else _local_part_name(sender.addr)
+        own_words = _name_words(sender[0]) if sender[0] else _local_part_name(sender[1])
         if not _is_generic_display(own_words):
             add([w for w in own_words if _usable_part(w)], own=True, trusted=False)
-    add([w for w in _signature_name(parsed.signature) if _usable_part(w)], own=True, trusted=False)
-    for recipient in parsed.recipients:
-        words = _name_words(recipient.name) if recipient.name else _local_part_name(recipient.addr)
+    add([w for w in _signature_name(signature) if _usable_part(w)], own=True, trusted=False)
+    for name, addr in recipients:
+        words = _name_words(name) if name else _local_part_name(addr)
         if not _is_generic_display(words):
             add([w for w in words if _usable_part(w)], own=False, trusted=False)
-    return people
+    return MappingProxyType(people)
 
 
 def _ordinary_word(lowered: str) -> bool:
@@ -315,8 +333,9 @@ def _in_address(text: str, start: int, end: int) -> bool:
 
 def _blame_extent(text: str, start: int, end: int) -> tuple[int, int]:
     """Widen a name's span to the blame phrase around it ("because Priya forgot") when there is one."""
-    after = _AFTER_NAME.match(text, end, min(len(text), end + 80), timeout=MATCH_TIMEOUT)
-    before = _BEFORE_NAME.search(text, max(0, start - 30), start, timeout=MATCH_TIMEOUT)
+    # Both look at a few dozen characters: no timer needed (see checks.text.span_timeout).
+    after = _AFTER_NAME.match(text, end, min(len(text), end + 80))
+    before = _BEFORE_NAME.search(text, max(0, start - 30), start)
     return (before.start() if before else start), (after.end() if after else end)
 
 
@@ -414,17 +433,18 @@ def impersonal_rewrite(sentence: str, name_start: int, name_end: int, own: bool 
     replaced by "a team member" (the sender's own name is dropped; "" when nothing worth keeping remains)."""
     before, after = sentence[:name_start], sentence[name_end:]
     try:
-        possessive = _POSSESSIVE_REWRITE.match(after, timeout=MATCH_TIMEOUT)
+        timeout = span_timeout(0, len(sentence))
+        possessive = _POSSESSIVE_REWRITE.match(after, timeout=timeout)
         if possessive:
             noun_phrase = possessive.group("np")
             article = "an" if noun_phrase[:1].lower() in "aeiou" else "a"
-            lead = regex.sub(r"(?i)thanks\s+to\s*$", "because of ", before, timeout=MATCH_TIMEOUT)
+            lead = regex.sub(r"(?i)thanks\s+to\s*$", "because of ", before, timeout=timeout)
             return _sentence_case(f"{lead}{article} {noun_phrase}{possessive.group('tail')}")
-        if regex.search(r"(?i)\bby\s+$", before, timeout=MATCH_TIMEOUT):
+        if regex.search(r"(?i)\bby\s+$", before, timeout=timeout):
             # A passive sentence that only adds the doer ("was deleted by Tom"): drop the doer.
             return _sentence_case(regex.sub(r"(?i)\s*\bby\s+$", "", before) + after)
         for pattern, negated in ((_NEGATED_ACTION, True), (_PAST_ACTION, False)):
-            action = pattern.match(after, timeout=MATCH_TIMEOUT)
+            action = pattern.match(after, timeout=timeout)
             if action:
                 lead = regex.sub(r"(?i)\b(?:because\s+of|thanks\s+to|due\s+to)\s*$", "because ", before)
                 clause = _passive_clause(action, negated)
@@ -467,7 +487,7 @@ class BlameNames:
         # Only names whose every word occurs in the text are searched for.
         present = [token for token in people if all(scan.has(part) for part in vocabulary_words(token))]
         if present:
-            pattern = regex.compile(r"\b\L<names>\b", names=present)
+            pattern = _names_pattern(tuple(present))
             hits = matches_near(text, pattern, anchor_offsets(text, present, MAX_NAME_HITS), before=25, after=60)
             for match in hits:
                 if len(found) >= MAX_FINDINGS:
@@ -503,6 +523,12 @@ class BlameNames:
             else:
                 suggestion = f"Describe what happened without naming anyone: \"{rewrite}\""
             yield make_finding(index, self.id, self.severity, low, high, why, suggestion)
+
+
+@lru_cache(maxsize=256)
+def _names_pattern(names: tuple[str, ...]) -> regex.Pattern[str]:
+    """One pattern for the names present in a text; cached, since the same names recur in a team's mail."""
+    return regex.compile(r"\b\L<names>\b", names=names)
 
 
 def _names_in_blame_context(scan: ScanText) -> Iterable[tuple[int, int]]:

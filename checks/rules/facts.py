@@ -1,6 +1,7 @@
 """Fact rules: no guessing or drama in a broadcast (speculation), and resource requests come with options (single-option)."""
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -8,8 +9,19 @@ import regex
 
 from checks.dates import add_working_days, format_day, local_date
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.scan import anchor_offsets, greeting_floor, matches_near, phrase_matches, prepare, sentence_around
-from checks.text import MATCH_TIMEOUT, TextIndex, make_finding
+from checks.scan import (
+    Anchored,
+    AnchoredSet,
+    ScanText,
+    anchor_offsets,
+    anchored,
+    greeting_floor,
+    matches_near,
+    phrase_matches,
+    prepare,
+    sentence_around,
+)
+from checks.text import TextIndex, make_finding, span_timeout
 
 MAX_FINDINGS = 20
 # All-caps candidates looked at per message; hostile text full of capitals stays cheap.
@@ -47,7 +59,8 @@ _DRAMA = regex.compile(
 )
 _DRAMA_KEYWORDS = (
     "disaster", "disasters", "disastrous", "catastrophe", "catastrophes", "catastrophic", "nightmare",
-    "nightmares", "nightmarish", "fiasco", "meltdown", "apocalypse", "apocalyptic", "armageddon", "trainwreck",
+    "nightmares", "nightmarish", "fiasco", "meltdown", "apocalypse", "apocalypses", "apocalyptic", "armageddon",
+    "trainwreck", "cluster",
     "wreck", "dumpster", "shitshow", "show", "clusterfuck", "chaos", "chaotic", "havoc", "shambles", "mess",
     "horrible", "horrendous", "horrific", "terrible", "awful", "unbelievable", "insane", "crazy", "panic",
     "panicked", "panicking", "worst", "epic", "hell", "blew", "omg", "wtf", "oh",
@@ -134,19 +147,20 @@ def _shouting_runs(text: str) -> Iterator[tuple[int, int]]:
     """Spans of capitalised words that read as shouting (not acronyms, not "UPDATE:" labels)."""
     position, candidates = 0, 0
     while candidates < MAX_CAPS_CANDIDATES:
-        start_match = _CAPS_START.search(text, position, timeout=MATCH_TIMEOUT)
+        start_match = _CAPS_START.search(text, position, timeout=span_timeout(position, len(text)))
         if start_match is None:
             return
         candidates += 1
         start = start_match.start()
-        word_end = _WORD_REST.match(text, start_match.end(), timeout=MATCH_TIMEOUT).end()
+        # Short, bounded stretches from here on: no timer needed (see checks.text.span_timeout).
+        word_end = _WORD_REST.match(text, start_match.end(), min(len(text), start_match.end() + 64)).end()
         position = word_end
         if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "'’"):
             continue  # "iPHONE", "McDONALD": capitals inside a word
-        leading = _CAPS_BEFORE.search(text, max(0, start - 80), start, timeout=MATCH_TIMEOUT)
+        leading = _CAPS_BEFORE.search(text, max(0, start - 80), start)
         if leading is not None:
             start = leading.start()
-        run = _CAPS_RUN.match(text, start, min(len(text), start + 400), timeout=MATCH_TIMEOUT)
+        run = _CAPS_RUN.match(text, start, min(len(text), start + 400))
         if run is None:
             continue
         position = max(position, run.end())
@@ -236,29 +250,42 @@ _GAP = (
     r"(?:\s+(?:to\s+(?:hire|add|buy|get|purchase|recruit|bring\s+in|fund|secure|increase|expand|allocate|contract|"
     r"onboard|spend)|(?!to\b|that\b|it\b|everyone\b|all\b|you\b|them\b|us\b)[\w$€£.,%'’-]+)){0,6}?\s+"
 )
-_REQUEST = regex.compile(
-    r"(?<!\w)(?:"
-    r"(?:we|i|the\s+team|our\s+team)(?:\s+(?:will|would|urgently|really|also|therefore|now|still|definitely))?\s*"
+_REQUEST_VERB = (
+    r"(?:\s+(?:will|would|urgently|really|also|therefore|now|still|definitely))?\s*"
     r"(?:need|needs|require|requires|are\s+requesting|am\s+requesting|request|are\s+asking\s+for|am\s+asking\s+for|"
     r"['’]m\s+asking\s+for|['’]re\s+asking\s+for|would\s+like|['’]d\s+like|want|are\s+looking\s+for|"
     r"am\s+looking\s+for|must\s+have|ask\s+for|['’]ll\s+need|['’]d\s+need|propose\s+hiring)"
-    + _GAP + _RESOURCE +
-    r"|(?:requesting|request\s+for|asking\s+for|seeking|looking\s+for)" + _GAP + _RESOURCE +
-    r"|(?:please|(?:could|can|would)\s+you(?:\s+please)?)\s+(?:approve|sign[\s-]?off(?:\s+on)?|fund|authori[sz]e)"
-    r"(?!\s+(?:the\s+|my\s+|this\s+|your\s+|our\s+)?(?:meeting|invite|invitation|calendar|timesheet|time\s+sheet|"
-    r"leave|vacation|holiday|pto|pull\s+request|pr|merge\s+request|minutes)\b)"
-    r"|(?:need|needs|require|requires|requesting|request|seeking|seek|ask\s+for|asking\s+for|get|obtain)\s+"
-    r"(?:your\s+|an?\s+|the\s+|management\s+|formal\s+|leadership\s+|budget\s+)?"
-    r"(?:approval|sign[\s-]?off|go[\s-]ahead|green\s+light|buy[\s-]in)"
-    r"|can\s+(?:we|i)\s+(?:get|have|hire|add|buy)" + _GAP + _RESOURCE +
-    r")(?!\w)",
-    regex.IGNORECASE,
 )
-_REQUEST_KEYWORDS = (
-    "need", "needs", "require", "requires", "requesting", "request", "asking", "ask", "like", "want", "looking",
-    "seeking", "seek", "approve", "approval", "sign", "signoff", "go", "green", "buy", "get", "have", "hire", "add",
-    "fund", "authorise", "authorize", "propose", "obtain", "must",
-)
+_REQUEST_VERB_WORDS = "need|needs|require|requires|requesting|request|asking|like|want|looking|must|ask|propose"
+
+
+def _request(source: str) -> regex.Pattern[str]:
+    return regex.compile(r"(?<!\w)(?:" + source + r")(?!\w)", regex.IGNORECASE)
+
+
+# Ways of asking for budget, people or approval, each tried only where its first word occurs; the earliest
+# match is the request (at one place, the earlier entry wins).
+_REQUESTS = AnchoredSet((
+    anchored(_request(r"(?:we|i)" + _REQUEST_VERB + _GAP + _RESOURCE), f"we|i & {_REQUEST_VERB_WORDS}", after=240,
+             start=True),
+    anchored(_request(r"(?:the|our)\s+team" + _REQUEST_VERB + _GAP + _RESOURCE), f"team & {_REQUEST_VERB_WORDS}",
+             before=8, after=240),
+    anchored(_request(r"(?:requesting|request\s+for|asking\s+for|seeking|looking\s+for)" + _GAP + _RESOURCE),
+             "requesting|request|asking|seeking|looking", after=220, start=True),
+    anchored(_request(
+        r"(?:please|(?:could|can|would)\s+you(?:\s+please)?)\s+(?:approve|sign[\s-]?off(?:\s+on)?|fund|authori[sz]e)"
+        r"(?!\s+(?:the\s+|my\s+|this\s+|your\s+|our\s+)?(?:meeting|invite|invitation|calendar|timesheet|time\s+sheet|"
+        r"leave|vacation|holiday|pto|pull\s+request|pr|merge\s+request|minutes)\b)"
+    ), "please|could|can|would & approve|sign|signoff|fund|authorise|authorize", after=140, start=True),
+    anchored(_request(
+        r"(?:need|needs|require|requires|requesting|request|seeking|seek|ask\s+for|asking\s+for|get|obtain)\s+"
+        r"(?:your\s+|an?\s+|the\s+|management\s+|formal\s+|leadership\s+|budget\s+)?"
+        r"(?:approval|sign[\s-]?off|go[\s-]ahead|green\s+light|buy[\s-]in)"
+    ), "need|needs|require|requires|requesting|request|seeking|seek|ask|asking|get|obtain & "
+       "approval|sign|signoff|go|green|buy", after=70, start=True),
+    anchored(_request(r"can\s+(?:we|i)\s+(?:get|have|hire|add|buy)" + _GAP + _RESOURCE), "can & get|have|hire|add|buy",
+             after=240, start=True),
+))
 _OPTION_LABEL = regex.compile(
     r"(?<!\w)(?:option|alternative|plan|scenario|tier)\s*(?:#\s*)?"
     r"(?P<label>[1-9]|(?-i:[A-D])|one|two|three|four)(?!\w)",
@@ -282,6 +309,30 @@ _RECOMMENDATION = regex.compile(
     r"|makes\s+the\s+most\s+sense)(?!\w)",
     regex.IGNORECASE,
 )
+# The same patterns, each tried only where its first word occurs in the text.
+_OPTION_LABELS = anchored(_OPTION_LABEL, "option|alternative|plan|scenario|tier", after=30, start=True)
+_ORDINAL_OPTIONS = anchored(
+    _ORDINAL_OPTION, "first|second|third|fourth & option|alternative|approach|choice", after=40, start=True
+)
+_COST_TIERS = anchored(
+    _COST_TIER,
+    "high|higher|highest|medium|mid|moderate|middle|low|lower|lowest|cheap|cheaper|cheapest|expensive|minimal|"
+    "premium|basic & cost|price|budget|effort|spend|investment|option|tier",
+    after=50,
+    start=True,
+)
+_RISKS = anchored(
+    _RISK, "risk|risks|risky|riskier|riskiest|downside|downsides|tradeoff|tradeoffs|trade", after=20, start=True
+)
+_RECOMMENDATIONS = anchored(
+    _RECOMMENDATION,
+    "recommend|recommended|recommendation|recommends|suggest|propose|prefer|favour|favor|advise|preference|pick|"
+    "choice|preferred|preferable|best|go|opt|sense",
+    before=30,
+    after=30,
+)
+# First characters of a list item ("- ", "2. ", "(b) ").
+_ITEM_MARKS = frozenset("-*•(0123456789abcdABCD")
 _TIERS = {"high": "high", "highe": "high", "expen": "high", "premi": "high", "mediu": "medium", "mid": "medium",
           "moder": "medium", "middl": "medium", "low": "low", "lowe": "low", "cheap": "low", "minim": "low",
           "basic": "low"}
@@ -301,15 +352,28 @@ _SINGLE_OPTION_SUGGESTION = (
 )
 
 
-def _count_options(window: str) -> int:
+def _within(scan: ScanText, item: Anchored, low: int, high: int) -> list[regex.Match[str]]:
+    return [m for m in scan.matches(item) if low <= m.start() and m.end() <= high]
+
+
+def _list_items(scan: ScanText, low: int, high: int) -> Iterator[regex.Match[str]]:
+    """List items ("- ...", "2. ...", "(b) ...") on the lines that start in text[low:high]."""
+    text, starts = scan.text, scan.index.line_starts
+    for line_start in starts[bisect_left(starts, low) : bisect_left(starts, high)]:
+        if text[line_start : line_start + 10].lstrip(" \t")[:1] in _ITEM_MARKS:
+            item = _LIST_ITEM.match(text, line_start, min(high, line_start + 420))  # one line: no timer needed
+            if item is not None:
+                yield item
+
+
+def _count_options(scan: ScanText, low: int, high: int) -> int:
+    """How many options text[low:high] lays out: labelled, ordinal, by cost tier, or as costed list items."""
     labels = {_LABELS.get(m.group("label").lower(), m.group("label").lower())
-              for m in _OPTION_LABEL.finditer(window, timeout=MATCH_TIMEOUT)}
-    ordinals = {m.group("label").lower() for m in _ORDINAL_OPTION.finditer(window, timeout=MATCH_TIMEOUT)}
+              for m in _within(scan, _OPTION_LABELS, low, high)}
+    ordinals = {m.group("label").lower() for m in _within(scan, _ORDINAL_OPTIONS, low, high)}
     tiers = {_TIERS.get(m.group("tier").lower()[:5], _TIERS.get(m.group("tier").lower()[:3], ""))
-             for m in _COST_TIER.finditer(window, timeout=MATCH_TIMEOUT)} - {""}
-    costed_items = sum(
-        1 for m in _LIST_ITEM.finditer(window, timeout=MATCH_TIMEOUT) if _COSTED.search(m.group("item"), timeout=MATCH_TIMEOUT)
-    )
+             for m in _within(scan, _COST_TIERS, low, high)} - {""}
+    costed_items = sum(1 for m in _list_items(scan, low, high) if _COSTED.search(m.group("item")))
     return max(len(labels), len(ordinals), len(tiers), costed_items)
 
 
@@ -327,17 +391,18 @@ class SingleOption:
             return
         scan = prepare(text)
         # The first request is the one to judge: the options that belong to it are read around it.
-        first = next(iter(matches_near(text, _REQUEST, scan.offsets(_REQUEST_KEYWORDS), before=30, after=110)), None)
+        asked = [m for item in _REQUESTS.candidates(scan) for m in scan.matches(item)[:1]]
+        first = min(asked, key=lambda m: m.start()) if asked else None
         requests = ([first] if first else []) + phrase_matches(scan, message.team.rule(self.id).extra_phrases)
         if not requests:
             return
         request = min(requests, key=lambda m: m.start())
         low = max(0, request.start() - _BEFORE_REQUEST)
-        window = text[low : min(len(text), request.end() + _AFTER_REQUEST)]
+        high = min(len(text), request.end() + _AFTER_REQUEST)
         try:
-            options = _count_options(window)
-            has_risk = _RISK.search(window, timeout=MATCH_TIMEOUT) is not None
-            has_pick = _RECOMMENDATION.search(window, timeout=MATCH_TIMEOUT) is not None
+            options = _count_options(scan, low, high)
+            has_risk = bool(_within(scan, _RISKS, low, high))
+            has_pick = bool(_within(scan, _RECOMMENDATIONS, low, high))
         except TimeoutError:
             return
         missing: list[str] = []

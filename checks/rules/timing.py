@@ -17,8 +17,8 @@ from checks.dates import (
     working_days_between,
 )
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.scan import first_sentence, matches_near, phrase_matches, prepare, sentence_around
-from checks.text import MATCH_TIMEOUT, TextIndex, make_finding
+from checks.scan import ScanText, first_sentence, matches_near, phrase_matches, prepare, sentence_around
+from checks.text import TextIndex, make_finding, span_timeout
 
 # The longest gap, in working days, between a notice and the update it promises.
 UPDATE_WITHIN_WORKING_DAYS = 2
@@ -39,7 +39,7 @@ _UPDATE_WORDS = regex.compile(
     regex.IGNORECASE,
 )
 _UPDATE_KEYWORDS = (
-    "update", "updates", "updated", "recommend", "recommends", "recommended", "recommendation",
+    "update", "updates", "updated", "recommend", "recommends", "recommended", "recommending", "recommendation",
     "recommendations", "fix", "fixes", "solution", "solutions", "proposal", "proposals", "propose", "proposed",
     "information", "info", "details", "detail", "steps", "step", "report", "reports", "analysis", "review",
     "findings", "root", "postmortem", "mortem", "retrospective", "news", "hear", "back", "know", "touch", "keep",
@@ -88,7 +88,7 @@ _SOLUTION = regex.compile(
     regex.IGNORECASE,
 )
 _SOLUTION_KEYWORDS = (
-    "fix", "fixed", "solution", "remedy", "workaround", "plan", "recommend", "recommendation", "proposal",
+    "fix", "fixed", "solution", "remedy", "workaround", "plan", "recommend", "recommendation", "proposal", "suggestion",
     "resolution", "patched", "solved", "corrected", "prevent", "avoid", "suggest", "propose", "forward", "now",
     "future", "stop", "here",
 )
@@ -119,9 +119,9 @@ def _tied(text: str, word_start: int, word_end: int, expression: TimeExpression)
         return True
     if word_end <= expression.start:
         gap = text[word_end : expression.start]
-        return len(gap) <= MAX_PROMISE_GAP and _FORWARD_BREAK.search(gap, timeout=MATCH_TIMEOUT) is None
+        return len(gap) <= MAX_PROMISE_GAP and _FORWARD_BREAK.search(gap) is None  # short: no timer needed
     gap = text[expression.end : word_start]
-    return len(gap) <= MAX_PROMISE_GAP and _BACKWARD_BREAK.search(gap, timeout=MATCH_TIMEOUT) is None
+    return len(gap) <= MAX_PROMISE_GAP and _BACKWARD_BREAK.search(gap) is None
 
 
 @lru_cache(maxsize=512)
@@ -136,30 +136,56 @@ def promised_times(
     """The times the text attaches to an update, recommendation or "more information", in text order.
 
     `only` restricts the update wordings to those it fully matches. A generator, so a rule that only
-    needs the first suitable promise stops parsing there.
+    needs the first suitable promise stops there. What each wording promises is worked out once per
+    message and shared by the three timing rules.
     """
     text = message.text
     scan = prepare(text)
     tz = _zone_name(message)
-    words = list(matches_near(text, _UPDATE_WORDS, scan.offsets(_UPDATE_KEYWORDS), before=12, after=40))
-    words += phrase_matches(scan, message.team.rule(rule_id).extra_phrases)
+    words = list(_update_words(scan)) + phrase_matches(scan, message.team.rule(rule_id).extra_phrases)
     if only is not None:
-        words = [w for w in words if only.fullmatch(w.group(), timeout=MATCH_TIMEOUT)]
+        words = [w for w in words if only.fullmatch(w.group(), timeout=span_timeout(w.start(), w.end()))]
     words.sort(key=lambda m: m.start())
     seen: set[tuple[int, int]] = set()
     for word in words[:MAX_UPDATE_WORDS]:
-        sentence_start, sentence_end = sentence_around(text, word.start(), word.end())
-        if _FUTURE_CUE.search(text, sentence_start, sentence_end, timeout=MATCH_TIMEOUT) is None:
-            continue
-        # Only the stretch a promise can span around the wording is parsed for times.
-        start = max(sentence_start, word.start() - MAX_PROMISE_GAP - 40)
-        end = min(sentence_end, word.end() + MAX_PROMISE_GAP + 40)
-        for found in _times_in(text[start:end], reference, tz):
-            expression = TimeExpression(start + found.start, start + found.end, found.when)
-            key = (expression.start, expression.end)
-            if key not in seen and _tied(text, word.start(), word.end(), expression):
+        for promise in _word_promises(scan, word, reference, tz):
+            key = (promise.time.start, promise.time.end)
+            if key not in seen:
                 seen.add(key)
-                yield Promise(word.start(), word.end(), expression)
+                yield promise
+
+
+def _update_words(scan: ScanText) -> list[regex.Match[str]]:
+    """The built-in update wordings of a text (remembered on the prepared text)."""
+    key = ("timing", "update-words")
+    words = scan.memo.get(key)
+    if words is None:
+        words = scan.memo[key] = list(
+            matches_near(scan.text, _UPDATE_WORDS, scan.offsets(_UPDATE_KEYWORDS), before=12, after=40)
+        )
+    return words  # type: ignore[return-value]
+
+
+def _word_promises(scan: ScanText, word: regex.Match[str], reference: datetime, tz: str) -> tuple[Promise, ...]:
+    """The times tied to one update wording, in the order found (remembered on the prepared text)."""
+    key = ("timing", "promises", word.start(), word.end(), reference, tz)
+    promises = scan.memo.get(key)
+    if promises is None:
+        promises = scan.memo[key] = tuple(_find_word_promises(scan.text, word, reference, tz))
+    return promises  # type: ignore[return-value]
+
+
+def _find_word_promises(text: str, word: regex.Match[str], reference: datetime, tz: str) -> Iterator[Promise]:
+    sentence_start, sentence_end = sentence_around(text, word.start(), word.end())
+    if _FUTURE_CUE.search(text, sentence_start, sentence_end, timeout=span_timeout(sentence_start, sentence_end)) is None:
+        return
+    # Only the stretch a promise can span around the wording is parsed for times.
+    start = max(sentence_start, word.start() - MAX_PROMISE_GAP - 40)
+    end = min(sentence_end, word.end() + MAX_PROMISE_GAP + 40)
+    for found in _times_in(text[start:end], reference, tz):
+        expression = TimeExpression(start + found.start, start + found.end, found.when)
+        if _tied(text, word.start(), word.end(), expression):
+            yield Promise(word.start(), word.end(), expression)
 
 
 def _future(promises: Iterable[Promise], today: date, tz: str) -> Iterator[Promise]:
@@ -265,7 +291,7 @@ def _delivered_later(text: str, match: regex.Match[str], message: CheckMessage) 
     """The clause says when the remedy will be handed over, on a later day ("will be ready by Thursday")."""
     sentence_start, sentence_end = sentence_around(text, match.start(), match.end())
     clause = text[match.start() : sentence_end]
-    if _DELIVERY.search(clause, timeout=MATCH_TIMEOUT) is None:
+    if _DELIVERY.search(clause, timeout=span_timeout(0, len(clause))) is None:
         return False
     tz = _zone_name(message)
     reference = message.parsed.date
