@@ -592,7 +592,14 @@ class _Family:
 def _family(
     name: str, anchors: str, *patterns: str, marker: bool = False, needs_owner: bool = False, prospective: bool = False
 ) -> _Family:
-    compiled = regex.compile("|".join(f"(?:{p})" for p in patterns), _I)
+    # The first-person actor is the slow part of a pattern (it is tried at every position): the
+    # alternatives that start with it share one copy.
+    lead = _FIRST_PERSON + r"\s+"
+    personal = [p[len(lead):] for p in patterns if p.startswith(lead)]
+    others = [p for p in patterns if not p.startswith(lead)]
+    if personal:
+        others.append(lead + "(?:" + "|".join(f"(?:{p})" for p in personal) + ")")
+    compiled = regex.compile("|".join(f"(?:{p})" for p in others), _I)
     return _Family(name, tuple(a.encode() for a in anchors.split()), compiled, marker, needs_owner, prospective)
 
 
@@ -1026,7 +1033,12 @@ def _find_hits(text: str, hits_by_anchor: list[tuple[int, int]], deadline: float
     apology_windows: list[tuple[int, int]] = []
     length = len(text)
     for anchor_index, position in hits_by_anchor:
-        window = (max(0, position - _WINDOW_BEFORE), _window_end(text, min(length, position + _WINDOW_AFTER)))
+        # Family patterns are words and spaces: a match never crosses a sentence end.
+        sentence_start, sentence_end = _sentence_bounds(text, position, position)
+        window_end = min(length, sentence_end + 2)
+        if window_end > position + _WINDOW_AFTER:  # a long run without a sentence end
+            window_end = _window_end(text, position + _WINDOW_AFTER)
+        window = (max(0, sentence_start - 3, position - _WINDOW_BEFORE), window_end)
         if anchor_index in _APOLOGY_ANCHORS:
             apology_windows.append((max(0, position - 2), _window_end(text, min(length, position + 30))))
         for family_index in _FAMILIES_BY_ANCHOR.get(anchor_index, ()):

@@ -940,55 +940,60 @@ def _parse(raw: bytes) -> ParsedMessage:
 # corpus message that the quick text equals parse_message's text.
 
 _HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")  # feedparser's headerRE
-_TRAILING_EOL = re.compile(r"(\r\n|\r|\n)\Z")
+# A run of lines feedparser reads as header lines (each with its line end, the last may lack one).
+_HEADER_RUN = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*(?:\n|\Z))*")
+# Header lines feedparser treats specially (envelope lines, nameless fields): left to the full parse.
+_ODD_HEADER = re.compile(r"^(?:From |:)", re.MULTILINE)
+# The only fields the body choice and the signature need; compat32 matches names exactly, case aside.
+_WANTED_HEADER = re.compile(r"^(?:content-type|content-transfer-encoding|content-disposition|from|sender):",
+                            re.IGNORECASE | re.MULTILINE)
 _QUICK_MAX_PARTS = 100
 _QUICK_MAX_DEPTH = 8
-_BOUNDARY_LINES: dict[str, re.Pattern[str]] = {}
 
 
 class _Unsure(Exception):
     """The quick split met something it does not reproduce exactly."""
 
 
-def _boundary_line(boundary: str) -> re.Pattern[str]:
-    pattern = _BOUNDARY_LINES.get(boundary)
-    if pattern is None:
-        if len(_BOUNDARY_LINES) > 256:
-            _BOUNDARY_LINES.clear()
-        # feedparser's boundary test, applied to one line with its line end.
-        pattern = re.compile("(?P<sep>" + re.escape("--" + boundary) + r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$")
-        _BOUNDARY_LINES[boundary] = pattern
-    return pattern
+def _is_boundary_line(text: str, start: int, end: int, separator: str) -> bool | None:
+    """feedparser's boundary test for the line text[start:end] that starts with `separator`: None when it
+    is not a boundary line, else whether it closes the multipart."""
+    rest = text[start + len(separator): end]
+    if rest.endswith("\n"):
+        rest = rest[:-2] if rest.endswith("\r\n") else rest[:-1]
+    if rest.startswith("--") and not rest[2:].strip(" \t"):
+        return True
+    return False if not rest.strip(" \t") else None
 
 
 def _quick_headers(text: str, start: int, end: int) -> tuple[list[tuple[str, str]], int]:
-    """Header fields of text[start:end] as compat32 stores them, and where the body starts."""
+    """The fields the body choice needs, as compat32 stores them, from text[start:end]; and where the body starts."""
+    run = _HEADER_RUN.match(text, start, end)
+    block_end = run.end() if run else start
+    if block_end > start and text[start] in " \t":
+        raise _Unsure("continuation line first")
+    if _ODD_HEADER.search(text, start, block_end):
+        raise _Unsure("envelope or nameless header line")
+    # The blank line after the fields is dropped; any other line there is the first line of the body.
+    if text.startswith("\n", block_end):
+        body_start = block_end + 1
+    elif text.startswith("\r\n", block_end):
+        body_start = block_end + 2
+    else:
+        body_start = block_end
     headers: list[tuple[str, str]] = []
-    pending: list[str] = []
-    position = start
-    while position < end:
-        newline = text.find("\n", position, end)
-        line_end = end if newline == -1 else newline + 1
-        line = text[position:line_end]
-        if line == "\n" or line == "\r\n":
+    for found in _WANTED_HEADER.finditer(text, start, block_end):
+        lines = []
+        position = found.start()
+        while True:
+            newline = text.find("\n", position, block_end)
+            line_end = block_end if newline == -1 else newline + 1
+            lines.append(text[position:line_end])
             position = line_end
-            break
-        if not _HEADER_LINE.match(line):
-            break  # feedparser reads this line as the first line of the body
-        if line[0] in " \t":
-            if not pending:
-                raise _Unsure("continuation line first")
-            pending.append(line)
-        else:
-            if line.startswith("From ") or line[0] == ":":
-                raise _Unsure("envelope or nameless header line")
-            if pending:
-                headers.append(compat32.header_source_parse(pending))
-            pending = [line]
-        position = line_end
-    if pending:
-        headers.append(compat32.header_source_parse(pending))
-    return headers, position
+            if position >= block_end or text[position] not in " \t":
+                break
+        headers.append(compat32.header_source_parse(lines))
+    return headers, min(body_start, end)
 
 
 def _quick_tree(text: str, start: int, end: int, depth: int, boundaries: tuple[str, ...], count: list[int]) -> Message:
@@ -1012,7 +1017,6 @@ def _quick_tree(text: str, start: int, end: int, depth: int, boundaries: tuple[s
     boundary = message.get_boundary()
     if boundary is None or boundary in boundaries or message.get_content_type() == "multipart/digest":
         raise _Unsure("multipart without a usable boundary")
-    pattern = _boundary_line(boundary)
     separator = "--" + boundary
     lines: list[tuple[int, int, bool]] = []  # (line start, line end, closing boundary)
     position = text.find(separator, body_start, end)
@@ -1020,9 +1024,9 @@ def _quick_tree(text: str, start: int, end: int, depth: int, boundaries: tuple[s
         if position == body_start or text[position - 1] == "\n":
             newline = text.find("\n", position, end)
             line_end = end if newline == -1 else newline + 1
-            found = pattern.match(text, position, line_end)
-            if found:
-                lines.append((position, line_end, bool(found.group("end"))))
+            closing = _is_boundary_line(text, position, line_end, separator)
+            if closing is not None:
+                lines.append((position, line_end, closing))
         position = text.find(separator, position + len(separator), end)
     if not lines:
         raise _Unsure("start boundary not found")
@@ -1038,10 +1042,9 @@ def _quick_tree(text: str, start: int, end: int, depth: int, boundaries: tuple[s
         part_end = lines[index][0] if index < len(lines) else end
         part = _quick_tree(text, part_start, part_end, depth + 1, boundaries + (boundary,), count)
         payload = part._payload
-        if isinstance(payload, str):
-            trailing = _TRAILING_EOL.search(payload)
-            if trailing:  # the line end before a boundary belongs to the boundary
-                part.set_payload(payload[: -len(trailing.group(0))])
+        if isinstance(payload, str) and payload.endswith(("\n", "\r")):
+            # The line end before a boundary belongs to the boundary.
+            part.set_payload(payload[:-2] if payload.endswith("\r\n") else payload[:-1])
         parts.append(part)
     message.set_payload(parts)
     return message
@@ -1076,7 +1079,7 @@ _TAG_ROUGH = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:_.-]*[^>]*|[!?][^>]*)>")
 def quick_body(raw: bytes) -> QuickBody | None:
     """The body part parse_message would check, from a quick MIME split; None when only a full parse will do."""
     raw = _strip_mbox_line(bytes(raw))
-    if len(raw) > MAX_PARSE_BYTES or raw.count(b"\r") != raw.count(b"\r\n"):
+    if len(raw) > MAX_PARSE_BYTES or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
         return None  # feedparser also ends lines at a bare CR; not reproduced here
     text = raw.decode("ascii", "surrogateescape")
     try:

@@ -11,6 +11,7 @@ pattern (apology words, remedies) pay for it once per message.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Iterable, Iterator
@@ -58,8 +59,17 @@ class Needles:
 
 
 def needles(spec: str) -> Needles:
-    """Needles from "word|word|prefix*": lower-case single words, a trailing * marks a prefix."""
-    items = [item.strip().lower() for item in spec.split("|") if item.strip()]
+    """Needles from "word|word|prefix*": lower-case single words, a trailing * marks a prefix.
+
+    The same set of words always gives the same object, so a text works out where they occur only once.
+    """
+    items = sorted({item.strip().lower() for item in spec.split("|") if item.strip()})
+    return _needles("|".join(items))
+
+
+@lru_cache(maxsize=None)
+def _needles(spec: str) -> Needles:
+    items = spec.split("|")
     for item in items:
         # A word set holds words split at punctuation: "didn't" is there as "didn" and "t".
         if vocabulary_words(item.rstrip("*")) != (item.rstrip("*"),):
@@ -78,8 +88,9 @@ class Anchored:
     `anchors`: every match contains one of these words, starting at most `before` characters after the match
     start and ending at most `after` characters before the match end (lookarounds included). With `start`,
     every match begins exactly where one of the anchors begins ("I", "we" before a verb), so the pattern is
-    only tried at those places instead of searched for in a window. `requires`: further groups of which the
-    text must contain a word from each, or the pattern cannot match.
+    only tried at those places instead of searched for in a window, and it is at most `after` characters long,
+    containing a word of the first `requires` group, so it is only tried where one follows within that reach.
+    `requires`: further groups of which the text must contain a word from each, or the pattern cannot match.
     """
 
     pattern: regex.Pattern[str]
@@ -111,6 +122,11 @@ def _keyword_needles(words: tuple[str, ...]) -> Needles:
     return needles("|".join(words))
 
 
+def keyword_anchored(pattern: regex.Pattern[str], keywords: tuple[str, ...], before: int, after: int) -> Anchored:
+    """An Anchored pattern whose matches each contain one of `keywords` (lower-case whole words)."""
+    return Anchored(pattern, _keyword_needles(keywords), (), before, after)
+
+
 class AnchoredSet:
     """Anchored patterns consulted together (a rule's wording families): one C-level set intersection with a
     text's words tells which of them can match, so the absent ones cost nothing at all."""
@@ -127,11 +143,14 @@ class AnchoredSet:
 
     def candidates(self, scan: "ScanText") -> list[Anchored]:
         """The items whose anchors occur in the text (or may, for prefixes), in their original order; whether
-        their other required words occur is left to `ScanText.matches`."""
-        positions: set[int] = set(self._prefixed)
-        for word in self.words & scan.vocabulary:
-            positions.update(self._by_word[word])
-        return [self.items[p] for p in sorted(positions)]
+        their other required words occur is left to `ScanText.matches`. Remembered per text."""
+        found = scan._candidates.get(self)
+        if found is None:
+            positions: set[int] = set(self._prefixed)
+            for word in self.words & scan.vocabulary:
+                positions.update(self._by_word[word])
+            found = scan._candidates[self] = [self.items[p] for p in sorted(positions)]
+        return found
 
 
 # Windows one scan looks at: a few milliseconds of pattern matching however many anchors the text holds.
@@ -159,6 +178,8 @@ class ScanText:
     spots: bytes = b""
     _prefixes: dict[str, bool] = field(default_factory=dict, repr=False)
     _hits: dict[tuple[str, bool], list[int]] = field(default_factory=dict, repr=False)
+    _group_hits: dict[Needles, list[int]] = field(default_factory=dict, repr=False)
+    _candidates: dict["AnchoredSet", list[Anchored]] = field(default_factory=dict, repr=False)
     _matches: dict[Anchored, tuple[regex.Match[str], ...]] = field(default_factory=dict, repr=False)
     # Results a rule computes once per text and other rules reuse (keys start with the rule module's name).
     memo: dict[tuple[object, ...], object] = field(default_factory=dict, repr=False)
@@ -206,14 +227,17 @@ class ScanText:
         return hits
 
     def anchor_hits(self, group: Needles) -> list[int]:
-        """Sorted offsets of every word of `group` that the text contains."""
-        offsets: set[int] = set()
-        for word in group.words & self.vocabulary:
-            offsets.update(self.word_hits(word.decode()))
-        for prefix in group.prefixes:
-            if self.has_prefix(prefix):
-                offsets.update(self.word_hits(prefix, whole=False))
-        return sorted(offsets)
+        """Sorted offsets of every word of `group` that the text contains (remembered per group)."""
+        hits = self._group_hits.get(group)
+        if hits is None:
+            offsets: set[int] = set()
+            for word in group.words & self.vocabulary:
+                offsets.update(self.word_hits(word.decode()))
+            for prefix in group.prefixes:
+                if self.has_prefix(prefix):
+                    offsets.update(self.word_hits(prefix, whole=False))
+            hits = self._group_hits[group] = sorted(offsets)
+        return hits
 
     def matches(self, item: Anchored) -> tuple[regex.Match[str], ...]:
         """Matches of an Anchored pattern in the whole text (at most MAX_MATCHES), found at or around its anchors.
@@ -231,7 +255,16 @@ class ScanText:
         collected: list[regex.Match[str]] = []
         last_end = -1
         if item.start:
-            for offset in self.anchor_hits(item.anchors):
+            starts = self.anchor_hits(item.anchors)
+            if item.requires and len(starts) > 1:
+                # Only starts followed, within the match's reach, by a word of the first required group: "I"
+                # occurs twenty times in a mail, "I" shortly before "forgot" once or twice.
+                required = self.anchor_hits(item.requires[0])
+                near: set[int] = set()
+                for offset in required:
+                    near.update(starts[bisect_left(starts, offset - item.after) : bisect_right(starts, offset)])
+                starts = sorted(near)
+            for offset in starts:
                 if offset < last_end:
                     continue
                 # A bounded stretch (see checks.text.span_timeout): no timer needed.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from email.message import EmailMessage
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,51 @@ async def test_on_block_reject_still_refuses_with_the_findings(
     await settle(proxy)
     assert upstream.received == [] and await store_of(proxy).list_held() == []
     assert [(e.verdict, e.team) for e in await events(proxy)] == [("rejected", "strict")]
+
+
+async def test_bounce_refused_for_good_or_unsent_for_two_days_is_given_up(
+        make_proxy: ProxyFactory, make_upstream: Any) -> None:
+    clock = Clock(START)
+    upstream = await make_upstream(data_reply="554 5.7.1 Mail from <> not accepted here")
+    proxy = await make_proxy(upstream=upstream.url, clock=clock)
+    held_id(await exchange(proxy.port, SENDER, [RECIPIENT], broken()))
+    await settle(proxy)
+    store = store_of(proxy)
+    assert await store.due_outbox(clock.moment.replace(year=2100)) == []  # permanent: not retried
+    assert (await store.queue_sizes())["outbox"] == 0
+
+    upstream.data_reply = "451 4.3.0 Try again later"
+    held_id(await exchange(proxy.port, SENDER, [RECIPIENT], broken(message_id="<inv-5@example.com>")))
+    await settle(proxy)
+    delays = []
+    while True:  # retried with growing delays, at most an hour apart, until two days have passed
+        items = await store.due_outbox(clock.moment.replace(year=2100))
+        if not items:
+            break
+        [item] = items
+        delays.append((item.next_try - clock.moment).total_seconds())
+        clock.moment = item.next_try
+        await settle(proxy)
+        assert len(delays) < 100
+    assert delays[:4] == [30, 60, 120, 240] and max(delays) == 3600
+    assert timedelta(days=2) < clock.moment - START <= timedelta(days=2, hours=1)
+    assert upstream.received == []
+
+
+async def test_every_decision_is_an_event_naming_no_one(make_proxy: ProxyFactory, upstream: RecordingUpstream) -> None:
+    from conftest import crlf
+
+    proxy = await make_proxy(upstream=upstream.url, teams={"audited": {"senders": ["*@audit.example.com"],
+                                                                        "mode": "audit"}})
+    plain = crlf(f"From: Alice <{SENDER}>\nTo: {RECIPIENT}\nSubject: Lunch\n\nNoon at the usual place?\n")
+    assert (await exchange(proxy.port, SENDER, [RECIPIENT], plain)).data[0] == 250  # type: ignore[index]
+    audited = broken(sender="frank@audit.example.com")
+    assert (await exchange(proxy.port, "frank@audit.example.com", [RECIPIENT], audited)).data[0] == 250  # type: ignore[index]
+    held_id(await exchange(proxy.port, SENDER, [RECIPIENT], broken()))
+    await settle(proxy)
+    recorded = await events(proxy)
+    assert [(e.verdict, e.team, e.oops) for e in recorded] == [
+        ("delivered", "default", False), ("audit", "audited", True), ("held", "default", True)]
+    assert "non-apology" in recorded[1].rules and recorded[1].audience == "individual"
+    assert not any("@" in str(value) for e in recorded for value in vars(e).values())
+    assert len(relayed(upstream)) == 2  # the clean message and the audited one; the held one stays

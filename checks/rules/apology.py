@@ -167,20 +167,20 @@ class RuleScan:
         self._deadline = time.monotonic() + RULE_BUDGET
 
     def timeout(self, start: int = 0, end: int | None = None) -> float | None:
-        """The timeout for a regex call over text[start:end]; raises TimeoutError once the rule's budget is spent.
-
-        Short stretches get none (see checks.text.span_timeout): the timer costs more than the match.
-        """
+        """The timeout for a regex call over text[start:end]: none for a short stretch (see checks.text.span_timeout;
+        the timer costs more than the match), else what is left of the rule's budget, at most MATCH_TIMEOUT.
+        Raises TimeoutError once the budget is spent."""
+        if span_timeout(start, len(self.text) if end is None else end) is None:
+            return None  # short: no timer, and the budget is checked per wording family (check_budget)
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("rule budget spent")
-        if span_timeout(start, len(self.text) if end is None else end) is None:
-            return None
         return min(MATCH_TIMEOUT, left)
 
     def check_budget(self) -> None:
         """Raises TimeoutError once the rule's budget is spent."""
-        self.timeout(0, 0)
+        if time.monotonic() >= self._deadline:
+            raise TimeoutError("rule budget spent")
 
     def found(self, item: Anchored, pos: int = 0, endpos: int | None = None) -> Iterator[regex.Match[str]]:
         """Matches of an anchored pattern outside greeting lines that start in text[pos:endpos] and in the

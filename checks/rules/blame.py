@@ -13,13 +13,14 @@ from checks.scan import (
     ScanText,
     anchor_offsets,
     greeting_floor,
+    keyword_anchored,
     matches_near,
     phrase_matches,
     prepare,
     sentence_around,
     vocabulary_words,
 )
-from checks.text import TextIndex, make_finding, span_timeout
+from checks.text import make_finding, span_timeout
 
 # Findings one rule reports for one message: enough to show the pattern, short enough to read.
 MAX_FINDINGS = 20
@@ -470,7 +471,7 @@ class BlameNames:
         text = message.text
         if not text:
             return
-        index = TextIndex(text)
+        index = prepare(text).index
         greetings = message.parsed.greeting_lines
         people = _people(message)
         found: list[tuple[int, int, int, int, str, bool]] = []  # span, name span, message, own name?
@@ -598,6 +599,7 @@ _SELF_BLAME_KEYWORDS = (
     "me", "one", "should", "accidentally", "mistakenly", "carelessly", "wrongly", "inadvertently", "forgot",
     "failed", "neglected", "overlooked", "caused", "broke",
 )
+_SELF_BLAMES = keyword_anchored(_SELF_BLAME, _SELF_BLAME_KEYWORDS, 45, 90)
 _SELF_BLAME_MESSAGE = (
     "The sender takes the blame personally in a message to a whole group. A public notice works best when it sticks "
     "to neutral facts: one person shouldering the fault in front of everyone makes the story about them. Unless the "
@@ -621,9 +623,9 @@ class PublicSelfBlame:
         text = message.text
         if not text:
             return
-        index = TextIndex(text)
+        index = prepare(text).index
         scan = prepare(text)
-        hits = list(matches_near(text, _SELF_BLAME, scan.offsets(_SELF_BLAME_KEYWORDS), before=45, after=90))
+        hits = list(scan.matches(_SELF_BLAMES))
         hits += phrase_matches(scan, message.team.rule(self.id).extra_phrases)
         reported = 0
         last_end = -1

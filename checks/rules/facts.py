@@ -15,13 +15,14 @@ from checks.scan import (
     ScanText,
     anchor_offsets,
     anchored,
+    keyword_anchored,
     greeting_floor,
     matches_near,
     phrase_matches,
     prepare,
     sentence_around,
 )
-from checks.text import TextIndex, make_finding, span_timeout
+from checks.text import make_finding, span_timeout
 
 MAX_FINDINGS = 20
 # All-caps candidates looked at per message; hostile text full of capitals stays cheap.
@@ -66,6 +67,8 @@ _DRAMA_KEYWORDS = (
     "panicked", "panicking", "worst", "epic", "hell", "blew", "omg", "wtf", "oh",
 )
 # Neutral words for the suggested rewrite, keyed by the start of the dramatic word.
+_HEDGES = keyword_anchored(_HEDGE, _HEDGE_KEYWORDS, 40, 60)
+_DRAMAS = keyword_anchored(_DRAMA, _DRAMA_KEYWORDS, 40, 60)
 _CALMER = (
     ("disastrous", "serious"), ("disaster", "serious problem"), ("catastrophic", "serious"),
     ("catastroph", "serious problem"), ("nightmare", "problem"), ("fiasco", "problem"), ("meltdown", "failure"),
@@ -190,11 +193,11 @@ class Speculation:
         text = message.text
         if not text.strip():
             return
-        index = TextIndex(text)
+        index = prepare(text).index
         scan = prepare(text)
         spans: list[tuple[int, int, str]] = []
-        spans += [(m.start(), m.end(), "hedge") for m in matches_near(text, _HEDGE, scan.offsets(_HEDGE_KEYWORDS), 40, 60)]
-        spans += [(m.start(), m.end(), "drama") for m in matches_near(text, _DRAMA, scan.offsets(_DRAMA_KEYWORDS), 40, 60)]
+        spans += [(m.start(), m.end(), "hedge") for m in scan.matches(_HEDGES)]
+        spans += [(m.start(), m.end(), "drama") for m in scan.matches(_DRAMAS)]
         exclaim_offsets = anchor_offsets(text, ("!!", "! !", "?!", "!?")) if "!" in text else []
         spans += [(m.start(), m.end(), "shout") for m in matches_near(text, _EXCLAIM, exclaim_offsets, 10, 40)]
         spans += [(start, end, "shout") for start, end in _shouting_runs(text)]
@@ -417,7 +420,7 @@ class SingleOption:
         what = " ".join(request.group().split())
         missing_text = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
         why = _SINGLE_OPTION_MESSAGE.format(what=f"\"{what}\"", missing=missing_text)
-        index = TextIndex(text)
+        index = prepare(text).index
         yield make_finding(index, self.id, self.severity, request.start(), request.end(), why, _SINGLE_OPTION_SUGGESTION)
 
 

@@ -17,8 +17,8 @@ from checks.dates import (
     working_days_between,
 )
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.scan import ScanText, first_sentence, matches_near, phrase_matches, prepare, sentence_around
-from checks.text import TextIndex, make_finding, span_timeout
+from checks.scan import ScanText, first_sentence, keyword_anchored, phrase_matches, prepare, sentence_around
+from checks.text import make_finding, span_timeout
 
 # The longest gap, in working days, between a notice and the update it promises.
 UPDATE_WITHIN_WORKING_DAYS = 2
@@ -92,6 +92,9 @@ _SOLUTION_KEYWORDS = (
     "resolution", "patched", "solved", "corrected", "prevent", "avoid", "suggest", "propose", "forward", "now",
     "future", "stop", "here",
 )
+_UPDATE_WORDINGS = keyword_anchored(_UPDATE_WORDS, _UPDATE_KEYWORDS, 12, 40)
+_VAGUE_WORDINGS = keyword_anchored(_VAGUE, _VAGUE_KEYWORDS, 30, 60)
+_SOLUTIONS = keyword_anchored(_SOLUTION, _SOLUTION_KEYWORDS, 30, 100)
 # A clause that hands over the remedy later ("will be ready by Thursday", "we will share it on Wednesday").
 _DELIVERY = regex.compile(
     r"(?<!\w)(?:shar\w*|send\w*|sent|present\w*|propos\w*|circulat\w*|follow\w*|come|coming|ready|available|"
@@ -160,9 +163,7 @@ def _update_words(scan: ScanText) -> list[regex.Match[str]]:
     key = ("timing", "update-words")
     words = scan.memo.get(key)
     if words is None:
-        words = scan.memo[key] = list(
-            matches_near(scan.text, _UPDATE_WORDS, scan.offsets(_UPDATE_KEYWORDS), before=12, after=40)
-        )
+        words = scan.memo[key] = list(scan.matches(_UPDATE_WORDINGS))
     return words  # type: ignore[return-value]
 
 
@@ -226,9 +227,9 @@ class NoUpdateTime:
             promises = _future(promises, local_date(reference, tz), tz)
         if next(iter(promises), None) is not None:
             return
-        index = TextIndex(text)
+        index = prepare(text).index
         anchor = first_sentence(text, message.parsed.greeting_lines) or (0, min(len(text), 120))
-        vague = next(iter(matches_near(text, _VAGUE, prepare(text).offsets(_VAGUE_KEYWORDS), before=30, after=60)), None)
+        vague = next(iter(prepare(text).matches(_VAGUE_WORDINGS)), None)
         why = _NO_UPDATE_MESSAGE + (_VAGUE_NOTE.format(word=" ".join(vague.group().split())) if vague else "")
         update_day = _suggested_update_day(message)
         when = f"{format_day(update_day)}, 12:00" if update_day else "<a day within two working days>, 12:00"
@@ -264,7 +265,7 @@ class LateUpdate:
                 # One prompt update is enough: a final report may take weeks when an update comes within two days.
                 return
             late.append((promise, days))
-        index = TextIndex(text)
+        index = prepare(text).index
         deadline = add_working_days(today, UPDATE_WITHIN_WORKING_DAYS)
         for promise, days in late[:MAX_FINDINGS]:
             due_day = local_date(promise.time.when, tz)
@@ -337,9 +338,9 @@ class SameDaySolution:
         else:
             why = _FIRST_NOTICE_SOLUTION_MESSAGE
         scan = prepare(text)
-        hits = list(matches_near(text, _SOLUTION, scan.offsets(_SOLUTION_KEYWORDS), before=30, after=100))
+        hits = list(scan.matches(_SOLUTIONS))
         hits += phrase_matches(scan, message.team.rule(self.id).extra_phrases)
-        index = TextIndex(text)
+        index = prepare(text).index
         next_day = add_working_days(local_date(sent, tz), 1) if sent is not None else None
         when = format_day(next_day) if next_day else "<the next working day>"
         if message.classification.follow_up:
