@@ -131,7 +131,11 @@ def main() -> int:
                 "[proxy]\n"
                 'listen = "127.0.0.1:0"\n'
                 f'upstream = "smtp://127.0.0.1:{sink_port}"\n'
-                'allowed_clients = ["127.0.0.0/8"]\n', encoding="ascii")
+                'allowed_clients = ["127.0.0.0/8"]\n'
+                "[store]\n"
+                # Inside the temporary directory: the default (var/oopsguard.db, relative to the working
+                # directory) would leave a store behind in the project.
+                f'path = "{config / "var" / "oopsguard.db"}"\n', encoding="utf-8")
             env = {**os.environ,
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))}
             for name, command in (

@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 
 import regex
 
-from checks.message import MAX_TEXT_BYTES, WIDE_CHARSET_MARKERS, decode_header_value
+from checks.message import MAX_TEXT_BYTES, WIDE_CHARSET_MARKERS, decode_header_value, quick_body
 from checks.model import Audience, Classification, ParsedMessage
 from checks.text import MATCH_TIMEOUT
 
@@ -210,13 +210,37 @@ def _anchor_ok(anchor: _Anchor, data: bytes, start: int, end: int) -> bool:
             return True
         if data[window_start:start].rstrip(b" \t\r\n").endswith(b">") and _tag_ends_before(data, start):
             return True
+        if _quote_inside(data, max(0, start - _UNQUOTED_REACH), start):
+            unquoted = _without_quotes(data[max(0, start - _UNQUOTED_REACH): start])[-80:]
+            if anchor.before.search(unquoted):
+                return True
     if anchor.after is not None and end < len(data):
         window_end = min(len(data), end + 80)
         if anchor.after.match(data, end, window_end):
             return True
         if re.match(rb"s?\s*<[a-z/!]", data[end:window_end]):
             return True
+        if _quote_inside(data, end, min(len(data), end + _UNQUOTED_REACH)):
+            unquoted = _without_quotes(data[end: end + _UNQUOTED_REACH])[:80]
+            if anchor.after.match(unquoted):
+                return True
     return False
+
+
+# A guard's words can sit on either side of a quoted passage: the new text drops the passage and
+# joins them. The guard is then also tried on the window as the new text will read it.
+_UNQUOTED_REACH = 600
+_QUOTED_LINES = re.compile(rb"\n[ \t]*[>|][^\n]*(?=\n)")
+_QUOTED_BLOCK = re.compile(rb"<blockquote\b.*?(?:</blockquote>|\Z)", re.DOTALL)
+
+
+def _quote_inside(data: bytes, start: int, end: int) -> bool:
+    return data.find(b"\n>", start, end) != -1 or data.find(b"\n|", start, end) != -1 or (
+        data.find(b"blockquote", start, end) != -1)
+
+
+def _without_quotes(window: bytes) -> bytes:
+    return _QUOTED_BLOCK.sub(b" ", _QUOTED_LINES.sub(b"\n", window))
 
 
 def _scan(lowered: bytes) -> Iterator[tuple[int, int]]:
@@ -338,18 +362,59 @@ def _base64_text(raw: bytes, lowered: bytes, cte_position: int) -> bytes | None:
     return binascii.a2b_base64(data)
 
 
+_PLAIN_TYPES = (b"text/plain",)
+_PLAIN_ENCODINGS = (b"7bit", b"8bit", b"binary")
+
+
+def _is_plain_single_part(raw: bytes, lowered: bytes, header_end: int) -> bool:
+    """A message whose body is one text/plain part sent as is: its raw lines are the parser's lines.
+
+    Every Content-Type and Content-Transfer-Encoding field in the header block must say so; the
+    parser's own header block can only be shorter, which leaves the defaults (also plain).
+    """
+    for value in _header_values(raw, lowered, header_end, "content-type"):
+        if not value.strip().lower().encode("ascii", "replace").startswith(_PLAIN_TYPES):
+            return False
+    for value in _header_values(raw, lowered, header_end, "content-transfer-encoding"):
+        if value.strip().lower().encode("ascii", "replace") not in _PLAIN_ENCODINGS:
+            return False
+    return True
+
+
+def _on_quote_line(data: bytes, position: int) -> bool:
+    """Whether the raw line holding `position` is a '>' or '|' quote line (dropped from the new text)."""
+    line = data[data.rfind(b"\n", 0, position) + 1: position].lstrip(b" \t\x0b\x0c")
+    return line[:1] in (b">", b"|")
+
+
+def _unquoted_anchor(lowered: bytes) -> bool:
+    """Whether plain text has an anchor outside '>' quote lines (the new text is a subset of those lines)."""
+    for index, start in _scan(lowered):
+        if index < 0 or (index < _ANCHOR_COUNT and not _on_quote_line(lowered, start)):
+            return True
+    return False
+
+
 def _language_candidate(raw: bytes, lowered: bytes) -> bool:
     """Whether apology/mistake vocabulary could be in the text: raw bytes, then decoded encoded parts.
 
     Anchors in the header block count too: a malformed header block can end, for the parser,
-    before the first blank line, and then those lines are body text.
+    before the first blank line, and then those lines are body text. In a plain single-part
+    message, anchors on '>' quote lines are skipped: those lines never reach the new text.
     """
     encoded_parts: list[int] = []
     quoted_printable = False
+    header_end = -1
+    plain = False
     for index, start in _scan(lowered):
         if index < 0 or index in _WIDE_INDEXES:
             return True  # too much to check, or a charset that hides words from a byte scan
         if index < _ANCHOR_COUNT:
+            if header_end == -1:
+                header_end = _header_end(raw)
+                plain = _is_plain_single_part(raw, lowered, header_end)
+            if plain and start >= header_end and _on_quote_line(lowered, start):
+                continue
             return True
         elif _LITERALS[index] == _CTE:
             encoded_parts.append(start)
@@ -376,21 +441,46 @@ def _language_candidate(raw: bytes, lowered: bytes) -> bool:
     return False
 
 
-def might_be_oops(raw: bytes, settings: ClassifierSettings) -> bool:
-    """Cheap pre-filter on raw bytes: False means certainly not an oops, so no full parse is needed."""
+# Stage 2 runs inline (the proxy calls the prefilter on its event loop): past this much body text the
+# message goes to the full check instead, which runs in a worker thread.
+STAGE2_MAX_CHARS = 256 * 1024
+
+
+def funnel_stage(raw: bytes, settings: ClassifierSettings) -> int:
+    """Where the cheap funnel settles a message: 1 or 2 = certainly not an oops, 3 = needs the full check.
+
+    Stage 1 works on the raw bytes: a tag header, a subject tag, or an anchor word (also inside
+    base64 and quoted-printable text parts). Most mail has none and stops here.
+    Stage 2, for anchor hits only: the body part parse_message would check, found by a quick MIME
+    split (checks.message.quick_body), turned into the sender's new words by the same code the full
+    parse runs, and the language detector classify() uses run over them. Same text, same detector:
+    stage 2 says "no" exactly when classify() would, without the full parse.
+    Stage 3 is the caller's: parse, classify and check.
+    """
     raw = bytes(raw)
     lowered = raw.lower()
     header_end = _header_end(raw)
     for name in settings.tag_headers:
         if any(tag_value_is_set(value) for value in _header_values(raw, lowered, header_end, name)):
-            return True
+            return 3
     if settings.subject_tags:
         for value in _header_values(raw, lowered, header_end, "subject"):
             if subject_has_tag(decode_header_value(value), settings.subject_tags):
-                return True
-    if not settings.auto:
-        return False
-    return _language_candidate(raw, lowered)
+                return 3
+    if not settings.auto or not _language_candidate(raw, lowered):
+        return 1
+    body = quick_body(raw)
+    if body is None or len(body.part_text) > STAGE2_MAX_CHARS:
+        return 3  # a MIME tree the quick split does not reproduce, or too much to read inline
+    if not body.is_html and not _unquoted_anchor(body.part_text.encode("utf-8", "surrogatepass").lower()):
+        return 2  # the chosen plain part has anchors only on '>' lines (or none): nothing to detect
+    verdict = detect_language(body.new_text())
+    return 3 if verdict.oops or verdict.truncated else 2
+
+
+def might_be_oops(raw: bytes, settings: ClassifierSettings) -> bool:
+    """The cheap funnel in front of the full parse: False means certainly not an oops (see funnel_stage)."""
+    return funnel_stage(raw, settings) == 3
 
 
 # ========================================================================= language detector
@@ -832,6 +922,9 @@ _IMPACT = regex.compile(
     r"address(?:es)?|accounts?|department)|offended|offensive|hurt|upset|harm(?:ed)?|damaged?|deadlines?|meetings?|"
     r"appointments?|all[- ]hands|webinars?|interviews?|flights?|holidays?|rota|on[- ]call|newsletters?|"
     r"announcements?|invitations?|mailings?|campaigns?|reminders?|registration|shipping)\b"
+    # Something stopped working, or we say we caused it.
+    r"|\b(?:was|were|went|has\s+been|have\s+been|had\s+been)\s+(?:down|offline|unavailable|unreachable)\b"
+    r"|\b(?:because\s+of|due\s+to|caused\s+by|thanks\s+to)\s+(?:a\s+|an\s+)?(?:our|my)\b"
     # A corrected time or date: people plan by it. "The review is at 15:00, not 14:00."
     r"|\bnot\s+(?:on\s+|at\s+)?(?:" + _WEEKDAYS_MONTHS + r"|" + _CLOCK + r")"
     r"|\b(?:is|are|was|starts?|begins?|moved\s+to|happens?)\s+(?:on|at)\s+(?:" + _WEEKDAYS_MONTHS + r"|" + _CLOCK + r")",
@@ -845,7 +938,7 @@ _HOUSEKEEPING = regex.compile(
     r"answered|newsgroups?|forum|subject\s+line|formatting|flags?|options?|commands?|arguments?|parameters?|paths?|"
     r"confusion|confusing|unclear|alluded|claimed|implied|suggested|misread|misunderstood|misremembered|misquoted|"
     r"meant\s+for|meant\s+to\s+(?:say|write|type)|I\s+meant|should\s+(?:read|say|have\s+said|have\s+read)|off[- ]list|"
-    r"privately)\b",
+    r"privately|I\s+(?:\w+\s+)?(?:said|wrote|stated|mentioned|claimed|thought|assumed))\b",
     _I,
 )
 
@@ -1230,6 +1323,7 @@ __all__ = [
     "LanguageVerdict",
     "classify",
     "detect_language",
+    "funnel_stage",
     "has_anchor",
     "might_be_oops",
     "oops_reason",

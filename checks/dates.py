@@ -5,7 +5,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import regex
@@ -444,15 +444,18 @@ def _resolve_group(atoms: list[_Atom], now: datetime) -> datetime | None:
     return moment.astimezone(now.tzinfo)
 
 
-def _atoms(text: str) -> list[_Atom]:
+def word_starts(text: str) -> Iterator[tuple[int, str]]:
+    """Every place an atom could start in `text`, with the word there."""
+    return ((word.start(), word.group()) for word in _WORD.finditer(text, timeout=span_timeout(0, len(text))))
+
+
+def _atoms(text: str, starts: Iterable[tuple[int, str]] | None = None) -> list[_Atom]:
     found: list[_Atom] = []
     taken_until = 0
     try:
-        for word in _WORD.finditer(text, timeout=span_timeout(0, len(text))):
-            start = word.start()
+        for start, first in word_starts(text) if starts is None else starts:
             if start < taken_until:
                 continue
-            first = word.group()
             kinds = _DIGIT_KINDS if first[0].isdigit() else _STARTING.get(first.lower())
             if kinds is None:
                 continue
@@ -489,15 +492,19 @@ def _can_join(group: list[_Atom], atom: _Atom, gap: str) -> bool:
     return len(times) <= 1 and len(non_weekday_dates) <= 1 and dates.count("wd") <= 1
 
 
-def find_time_expressions(text: str, reference: datetime, tz: str) -> list[TimeExpression]:
+def find_time_expressions(
+    text: str, reference: datetime, tz: str, starts: Iterable[tuple[int, str]] | None = None
+) -> list[TimeExpression]:
     """Every time expression in `text`, resolved against `reference` in the team timezone `tz`.
 
     Meant for sentences and paragraphs; on very long input the scan stops at MATCH_TIMEOUT and
-    returns what it found by then.
+    returns what it found by then. `starts`, when the caller already knows them, are the places an
+    expression may start (offset in `text` and the word there, in text order; see `word_starts` and
+    STARTING_WORDS): every word that starts with a digit or is one of STARTING_WORDS.
     """
     now = localize(reference, tz)
     groups: list[list[_Atom]] = []
-    for atom in _atoms(text):
+    for atom in _atoms(text, starts):
         if groups and _can_join(groups[-1], atom, text[groups[-1][-1].end : atom.start]):
             groups[-1].append(atom)
         else:

@@ -18,6 +18,11 @@ import regex
 
 from checks.model import Address, ParsedMessage
 
+try:  # one Rust pass finds every footer, forward and "wrote" word; str.find per word is the fallback
+    import ahocorasick_rs as _ahocorasick
+except ImportError:  # pragma: no cover
+    _ahocorasick = None
+
 # Raw bytes handed to the MIME parser. The text we check is nearly always in the first
 # few kilobytes; capping keeps a 20 MB message with attachments to a bounded parse.
 MAX_PARSE_BYTES = 4 * 1024 * 1024
@@ -275,9 +280,10 @@ _BLOCK_TAGS = frozenset(
 _VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _RAW_TEXT_TAGS = frozenset({"script", "style", "title", "template", "xml", "textarea", "noscript"})
 _RAW_TEXT_END = {name: regex.compile(r"</" + name + r"\b", regex.IGNORECASE) for name in _RAW_TEXT_TAGS}
-_TAG = regex.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_.-]*)([^>]*)>")
-_ATTR = regex.compile(r"""\b(class|id)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", regex.IGNORECASE)
-_SPACE_RUN = regex.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
+# The stdlib engine: these run once per tag or text run, where call overhead is most of the cost.
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:_.-]*)([^>]*)>")
+_ATTR = re.compile(r"""\b(class|id)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+_SPACE_RUN = re.compile("[ \t\n\r\f\v\u00a0\u200b]+")
 # Containers after which everything is the quoted original (Outlook, Yahoo, Apple's forwarded section).
 _STOP_MARKERS = ("divrplyfwdmsg", "appendonsend", "yahoo_quoted", "olk_src_body_section")
 _SIGNATURE_MARKERS = ("signature",)  # gmail_signature, moz-signature, OWA "Signature", Outlook mobile
@@ -303,12 +309,14 @@ class _HtmlText:
         self.open_counts: dict[str, int] = {}
         self.stopped = False
         self.nbsp_only = False  # the current block held only a no-break space: Outlook's blank line
+        self.has_text = False  # the current line holds something besides white space
 
     def newline(self, force: bool = False) -> None:
         """End the current line; a forced break (<br>) also records an empty line."""
-        line = "".join(self.current).strip()
+        line = "".join(self.current).strip() if self.has_text else ""
         self.current = []
         self.nbsp_only = False
+        self.has_text = False
         prefix = "> " if self.quote_depth else ""  # one marker is enough; nesting depth is not kept
         if line:
             self.lines.append(prefix + line)
@@ -316,7 +324,7 @@ class _HtmlText:
             self.lines.append(prefix.rstrip())
 
     def block_break(self) -> None:
-        if "".join(self.current).strip():
+        if self.has_text:
             self.newline()
         elif self.nbsp_only:
             self.newline(force=True)
@@ -333,14 +341,19 @@ class _HtmlText:
             for index, part in enumerate(parts):
                 if index:
                     self.newline(force=True)
-                self.current.append(part.replace("\u00a0", " "))
+                part = part.replace("\u00a0", " ")
+                self.current.append(part)
+                if not self.has_text and part.strip():
+                    self.has_text = True
         else:
-            self.current.append(_SPACE_RUN.sub(" ", text))
+            text = _SPACE_RUN.sub(" ", text)
+            self.current.append(text)
+            if not self.has_text and text != " " and text.strip():
+                self.has_text = True
 
     def start(self, name: str, attrs: str, self_closing: bool) -> None:
-        lowered_attrs = attrs.lower()
         marks = ""
-        if "class" in lowered_attrs or "id" in lowered_attrs:
+        if "=" in attrs:
             marks = " ".join(m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(attrs)).lower()
         if marks and any(marker in marks for marker in _STOP_MARKERS):
             self.block_break()
@@ -397,48 +410,63 @@ class _HtmlText:
         return "\n".join(lines).strip("\n")
 
 
+# One token at a time: a comment, a declaration or processing instruction, or a tag (text is what lies
+# between). A tag is everything from "<name" to the next ">", as browsers cut it.
+_HTML_TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<[!?][^>]*(?:>|\Z)|<(/?)([A-Za-z][A-Za-z0-9:_.-]*)([^>]*)>", re.DOTALL)
+# Tags that change the text's lines; with no quote, signature or stop marker anywhere in the markup, the
+# others (span, font, a, b, img...) change nothing and are skipped without a method call.
+_LINE_TAGS = _BLOCK_TAGS | _RAW_TEXT_TAGS | {"br", "pre"}
+_TRACKING_WORDS = ("blockquote",) + _STOP_MARKERS + _SIGNATURE_MARKERS + _QUOTE_MARKERS
 def html_to_text(markup: str) -> str:
     """Readable text of an HTML body: scripts dropped, blocks on their own lines, quotes marked with '> '."""
     out = _HtmlText()
-    position, length = 0, len(markup)
-    while position < length and not out.stopped:
-        lt = markup.find("<", position)
-        if lt == -1:
-            out.data(markup[position:])
-            break
-        if lt > position:
-            out.data(markup[position:lt])
-        if markup.startswith("<!--", lt):
-            end = markup.find("-->", lt + 4)
-            position = length if end == -1 else end + 3
+    lowered = markup.lower()
+    every_tag = any(word in lowered for word in _TRACKING_WORDS)
+    # Past the last '>' no tag can end; bounding the search there keeps "<a <a <a ..." linear.
+    search_end = markup.rfind(">") + 1
+    position = 0  # where the text not yet handed to `out` starts
+    skip_to = 0  # inside a raw-text element (script, style): tokens before this are its content
+    pending: list[str] = []  # text since the last tag that mattered
+    for token in _HTML_TOKEN.finditer(markup, 0, search_end):
+        start = token.start()
+        if start < skip_to:
             continue
-        if markup.startswith("<!", lt) or markup.startswith("<?", lt):
-            end = markup.find(">", lt + 2)
-            position = length if end == -1 else end + 1
-            continue
-        gt = markup.find(">", lt + 1)
-        if gt == -1:
-            out.data(markup[lt:])
-            break
-        match = _TAG.fullmatch(markup, lt, gt + 1)
-        if match is None:
-            out.data("<")
-            position = lt + 1
-            continue
-        closing, name, attrs = match.group(1), match.group(2).lower(), match.group(3)
-        position = gt + 1
-        if closing:
+        if start > position:
+            pending.append(markup[position:start])
+        position = token.end()
+        name = token.group(2)
+        if name is None:
+            continue  # a comment or declaration
+        if not every_tag and name not in _LINE_TAGS:
+            name = name.lower()
+            if name not in _LINE_TAGS:
+                continue
+        name = name.lower()
+        if pending:
+            out.data("".join(pending))
+            pending = []
+            if out.stopped:
+                break
+        attrs = token.group(3)
+        if token.group(1):
             out.end(name)
             continue
-        out.start(name, attrs, attrs.rstrip().endswith("/"))
-        if name in _RAW_TEXT_TAGS and not attrs.rstrip().endswith("/"):
-            # Raw-text elements: skip to their end tag without tokenising the content.
+        self_closing = attrs.rstrip().endswith("/")
+        out.start(name, attrs, self_closing)
+        if out.stopped:
+            break
+        if name in _RAW_TEXT_TAGS and not self_closing:
+            # Raw-text elements: skip to their end tag without reading the content.
             found = _RAW_TEXT_END[name].search(markup, position)
             out.end(name)
             if found is None:
+                position = skip_to = len(markup)
                 break
             close = markup.find(">", found.end())
-            position = length if close == -1 else close + 1
+            position = skip_to = len(markup) if close == -1 else close + 1
+    if not out.stopped:
+        pending.append(markup[position:])
+        out.data("".join(pending))
     return out.finish()
 
 
@@ -546,6 +574,12 @@ _NAME_WORD = regex.compile(r"^[A-Z][\w.'’-]*$")
 
 
 _ON_WORDS = frozenset({"on", "am", "le", "el", "il", "op", "em", "w", "den", "på", "dne", "в"})
+_LINE_WORD_LISTS = (_FOOTER_WORDS, _FORWARD_WORDS, _WROTE_WORDS)
+_LINE_WORD_KINDS = [kind for kind, words in enumerate(_LINE_WORD_LISTS) for _ in words]
+_LINE_WORDS = (
+    _ahocorasick.AhoCorasick([word for words in _LINE_WORD_LISTS for word in words])
+    if _ahocorasick is not None else None
+)
 def _maybe_attribution(stripped: str) -> bool:
     """A cheap superset of the lines _is_attribution accepts (almost no line is one): ends with a colon
     or a "wrote" word, or starts with an "On" word."""
@@ -598,17 +632,48 @@ def _next_nonblank(lines: list[str], index: int) -> int:
     return index
 
 
+def _word_positions(whole: str) -> list[tuple[int, int]]:
+    """(word kind, position) of every footer, forward and "wrote" word in `whole`, in text order."""
+    if _LINE_WORDS is not None:
+        return sorted((_LINE_WORD_KINDS[index], start) for index, start, _ in _LINE_WORDS.find_matches_as_indexes(whole, overlapping=True))
+    positions = []
+    for kind, words in enumerate((_FOOTER_WORDS, _FORWARD_WORDS, _WROTE_WORDS)):
+        for word in words:
+            position = whole.find(word)
+            while position != -1:
+                positions.append((kind, position))
+                position = whole.find(word, position + 1)
+    return positions
+
+
+def _lines_with(whole: str) -> tuple[set[int], set[int], set[int]]:
+    """Indexes of the lines of `whole` (lines joined by newlines) holding footer, forward and "wrote" words."""
+    found: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+    line, previous = 0, 0
+    for kind, position in sorted(_word_positions(whole), key=lambda item: item[1]):
+        line += whole.count("\n", previous, position)
+        previous = position
+        found[kind].add(line)
+    return found
+
+
+# First letters after which a line may be a forwarded header block ("From:", "Von:", "发件人:").
+_FROM_HEADS = frozenset("fvdoо发寄差보")
+# First two letters of a line that may start an "On ... wrote:" attribution.
+_ON_HEADS = frozenset({"on", "am", "le", "el", "il", "op", "em", "de", "dn", "på"})
+
+
 def _cut_quoted(lines: list[str]) -> list[str]:
     """Drop forwarded originals, Outlook header blocks, list footers, attributions and '>' quotes."""
     out: list[str] = []
     in_quote = False
     index = 0
-    # Most bodies hold no footer or forward words at all: test the whole body once, not every line.
+    # Footer, forward and "wrote" words are rare: find the lines holding them once, not line by line.
     whole = "\n".join(lines).lower()
-    check_footer = any(word in whole for word in _FOOTER_WORDS)
-    check_forward = any(word in whole for word in _FORWARD_WORDS)
+    footer_lines, forward_lines, wrote_lines = _lines_with(whole)
     own_text = False  # a line of the sender's own words has been kept
-    while index < len(lines):
+    count = len(lines)
+    while index < count:
         line = lines[index]
         stripped = line.strip()
         if not stripped:
@@ -616,27 +681,24 @@ def _cut_quoted(lines: list[str]) -> list[str]:
                 out.append("")
             index += 1
             continue
-        if stripped[0] in ">|":  # _is_quote_line
+        first = stripped[0]
+        if first in ">|":  # _is_quote_line
             if not in_quote and out and out[-1].strip():
                 out.append("")
             in_quote = True
             index += 1
             continue
         in_quote = False
-        forward = False
-        if check_footer or check_forward:
-            lowered = stripped.lower()
-            if check_footer and any(word in lowered for word in _FOOTER_WORDS) and (
-                _GROUPS_FOOTER.match(line, timeout=0.05)
-                or (own_text and _near_end(lines, index) and _BULK_FOOTER.match(stripped, timeout=0.05))
-            ):
-                break
-            forward = check_forward and any(word in lowered for word in _FORWARD_WORDS) and bool(
-                _FORWARD_MARKER.match(line, timeout=0.05)
-            )
+        if index in footer_lines and (
+            _GROUPS_FOOTER.match(line, timeout=0.05)
+            or (own_text and _near_end(lines, index) and _BULK_FOOTER.match(stripped, timeout=0.05))
+        ):
+            break
+        forward = index in forward_lines and bool(_FORWARD_MARKER.match(line, timeout=0.05))
         header_block = (
             not forward
             and (":" in stripped or "：" in stripped)
+            and stripped.lstrip("*>").lstrip()[:1].lower() in _FROM_HEADS
             and _HEADER_FROM.match(line)
             and _looks_like_header_block(lines, index)
         )
@@ -648,14 +710,18 @@ def _cut_quoted(lines: list[str]) -> list[str]:
             if out and _SEPARATOR.match(out[-1]):
                 out.pop()
             break
-        if stripped[0] in "_-=" and _SEPARATOR.match(line):
+        if first in "_-=" and _SEPARATOR.match(line):
             following = " ".join(lines[index + 1: index + 7])
             start = _next_nonblank(lines, index + 1)
             if (start < len(lines) and _HEADER_FROM.match(lines[start]) and _looks_like_header_block(lines, start)) or (
                 _LIST_FOOTER.search(following, timeout=0.05)
             ):
                 break
-        if _maybe_attribution(stripped):
+        head = stripped[:2].lower()
+        if (
+            (stripped[-1] in ":：" or index in wrote_lines or head in _ON_HEADS or head[:1] in "wв")
+            and _maybe_attribution(stripped)
+        ):
             span, strong = _is_attribution(lines, index)
             if span:
                 after = _next_nonblank(lines, index + span)

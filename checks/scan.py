@@ -81,6 +81,7 @@ def _needles(spec: str) -> Needles:
     return Needles(words, tuple(item[:-1] for item in items if item.endswith("*")))
 
 
+
 @dataclass(frozen=True, eq=False)
 class Anchored:
     """A pattern and the words any of its matches contains, with how far a match reaches around such a word.
@@ -88,8 +89,9 @@ class Anchored:
     `anchors`: every match contains one of these words, starting at most `before` characters after the match
     start and ending at most `after` characters before the match end (lookarounds included). With `start`,
     every match begins exactly where one of the anchors begins ("I", "we" before a verb), so the pattern is
-    only tried at those places instead of searched for in a window, and it is at most `after` characters long,
-    containing a word of the first `requires` group, so it is only tried where one follows within that reach.
+    only tried at those places instead of searched for in a window; it is at most `after` characters long and
+    contains a word of the first `requires` group starting at most `before` characters (if set, else `after`)
+    after its start, so it is only tried where one follows within that reach.
     `requires`: further groups of which the text must contain a word from each, or the pattern cannot match.
     """
 
@@ -110,11 +112,17 @@ class Anchored:
 
 
 def anchored(
-    pattern: regex.Pattern[str], gate: str, before: int = 80, after: int = 120, start: bool = False
+    pattern: regex.Pattern[str], gate: str, before: int = 0, after: int = 120, start: bool = False
 ) -> Anchored:
-    """An Anchored pattern from a gate "anchor|words & other|group & ...": the first group anchors the search."""
+    """An Anchored pattern from a gate "anchor|words & other|group & ...": the first group anchors the search.
+
+    Windowed (start=False): `before` and `after` bound where a match lies around an anchor (`before` defaults
+    to 80 there). Start-anchored: `after` bounds the match, and `before`, when given, how far after the start
+    a word of the second group lies (else anywhere within `after`)."""
+    if not start and not before:
+        before = 80
     groups = [needles(group) for group in gate.split("&")]
-    return Anchored(pattern, groups[0], tuple(groups[1:]), 0 if start else before, after, start)
+    return Anchored(pattern, groups[0], tuple(groups[1:]), before, after, start)
 
 
 @lru_cache(maxsize=128)
@@ -153,6 +161,8 @@ class AnchoredSet:
         return found
 
 
+# Texts up to this long have their sentence boundaries listed once; longer ones are read window by window.
+BOUNDARY_LIST_LIMIT = 65536
 # Windows one scan looks at: a few milliseconds of pattern matching however many anchors the text holds.
 MAX_WINDOWS = 300
 # Characters a window reaches past a pattern's declared extent, so that a lookahead at a match's end sees the
@@ -180,9 +190,26 @@ class ScanText:
     _hits: dict[tuple[str, bool], list[int]] = field(default_factory=dict, repr=False)
     _group_hits: dict[Needles, list[int]] = field(default_factory=dict, repr=False)
     _candidates: dict["AnchoredSet", list[Anchored]] = field(default_factory=dict, repr=False)
+    _merged: dict["AnchoredSet", list[regex.Match[str]]] = field(default_factory=dict, repr=False)
     _matches: dict[Anchored, tuple[regex.Match[str], ...]] = field(default_factory=dict, repr=False)
     # Results a rule computes once per text and other rules reuse (keys start with the rule module's name).
     memo: dict[tuple[object, ...], object] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def boundaries(self) -> tuple[list[int], list[int]] | None:
+        """Starts and ends of every sentence boundary (see `sentence_around`), found in one pass; None for texts
+        too long to list them all (those are looked at window by window)."""
+        if len(self.text) > BOUNDARY_LIST_LIMIT:
+            return None
+        starts: list[int] = []
+        ends: list[int] = []
+        try:
+            for match in _BOUNDARY.finditer(self.text, timeout=span_timeout(0, len(self.text))):
+                starts.append(match.start())
+                ends.append(match.end())
+        except TimeoutError:
+            return None
+        return starts, ends
 
     @cached_property
     def index(self) -> TextIndex:
@@ -226,6 +253,20 @@ class ScanText:
             self._hits[key] = hits
         return hits
 
+    def word_hits_between(self, word: str, start: int, end: int) -> list[int]:
+        """Offsets in [start, end) where the ASCII `word` occurs as a word; reads only that stretch unless the
+        text's hits for `word` are known already."""
+        known = self._hits.get((word, True))
+        if known is not None:
+            return known[bisect_left(known, start) : bisect_left(known, end)]
+        hits: list[int] = []
+        needle = b" " + word.encode() + b" "
+        position = self.spots.find(needle, start, end + len(needle))
+        while position != -1 and position < end and len(hits) < WORD_HITS:
+            hits.append(position)
+            position = self.spots.find(needle, position + 1, end + len(needle))
+        return hits
+
     def anchor_hits(self, group: Needles) -> list[int]:
         """Sorted offsets of every word of `group` that the text contains (remembered per group)."""
         hits = self._group_hits.get(group)
@@ -238,6 +279,27 @@ class ScanText:
                     offsets.update(self.word_hits(prefix, whole=False))
             hits = self._group_hits[group] = sorted(offsets)
         return hits
+
+    def merged_matches(self, items: "AnchoredSet") -> list[regex.Match[str]]:
+        """Matches of all the items of a set in text order, as one alternation of them would find them: where two
+        overlap, the earlier start wins, and at the same start the earlier item. Remembered per text."""
+        found = self._merged.get(items)
+        if found is None:
+            present = {id(item) for item in items.candidates(self)}
+            ranked = sorted(
+                ((match.start(), position, match)
+                 for position, item in enumerate(items.items)
+                 if id(item) in present
+                 for match in self.matches(item)),
+                key=lambda entry: (entry[0], entry[1]),
+            )
+            found, last_end = [], -1
+            for start, _, match in ranked:
+                if start >= last_end:
+                    found.append(match)
+                    last_end = match.end()
+            self._merged[items] = found
+        return found
 
     def matches(self, item: Anchored) -> tuple[regex.Match[str], ...]:
         """Matches of an Anchored pattern in the whole text (at most MAX_MATCHES), found at or around its anchors.
@@ -259,10 +321,10 @@ class ScanText:
             if item.requires and len(starts) > 1:
                 # Only starts followed, within the match's reach, by a word of the first required group: "I"
                 # occurs twenty times in a mail, "I" shortly before "forgot" once or twice.
-                required = self.anchor_hits(item.requires[0])
+                reach = item.before or item.after
                 near: set[int] = set()
-                for offset in required:
-                    near.update(starts[bisect_left(starts, offset - item.after) : bisect_right(starts, offset)])
+                for offset in self.anchor_hits(item.requires[0]):
+                    near.update(starts[bisect_left(starts, offset - reach) : bisect_right(starts, offset)])
                 starts = sorted(near)
             for offset in starts:
                 if offset < last_end:
@@ -364,15 +426,25 @@ def sentence_around(text: str, start: int, end: int, reach: int = 300, floor: in
     """Start and end of the sentence holding text[start:end], looking at most `reach` characters either way
     and never before `floor` (the end of a greeting line, say)."""
     low = max(0, floor, start - reach)
+    stop = min(len(text), end + reach)
     sentence_start = low
-    try:
-        for match in _BOUNDARY.finditer(text, low, start, timeout=span_timeout(low, start)):
-            sentence_start = match.end()
-        stop = min(len(text), end + reach)
-        following = _BOUNDARY.search(text, end, stop, timeout=span_timeout(end, stop))
-    except TimeoutError:
-        following = None
-    sentence_end = following.end() if following else min(len(text), end + reach)
+    boundaries = prepare(text).boundaries
+    if boundaries is not None:
+        # The last boundary between `low` and `start`, and the first between `end` and `stop`.
+        starts, ends = boundaries
+        before = bisect_right(ends, start) - 1
+        if before >= 0 and starts[before] >= low:
+            sentence_start = ends[before]
+        after = bisect_left(starts, end)
+        sentence_end = ends[after] if after < len(starts) and ends[after] <= stop else stop
+    else:
+        try:
+            for match in _BOUNDARY.finditer(text, low, start, timeout=span_timeout(low, start)):
+                sentence_start = match.end()
+            following = _BOUNDARY.search(text, end, stop, timeout=span_timeout(end, stop))
+        except TimeoutError:
+            following = None
+        sentence_end = following.end() if following else stop
     while sentence_start < start and text[sentence_start].isspace():
         sentence_start += 1
     while sentence_end > end and text[sentence_end - 1].isspace():

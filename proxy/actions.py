@@ -202,6 +202,7 @@ class Actions:
     def record(self, decision: Decision, verdict: str, now: datetime | None = None) -> None:
         """The decision's event, plus the thread's first notice when this is one (fire and forget)."""
         moment = now or self.server.now()
+        self.server.metrics.observe_decision(verdict, decision.team, decision.rules)
         report = decision.report
         classification = report.classification if report is not None else None
         self.server.recorder.event(Event(
@@ -257,6 +258,8 @@ class Actions:
                               time_to_fix_seconds=max((now - held.created).total_seconds(), 0.0))
                 if await self.store.close_held_with(held.id, "fixed", f"corrected and resent as {message_id}",
                                                     now, event=event):
+                    # Its findings were counted when it was held: a later verdict on it counts the message only.
+                    self.server.metrics.observe_decision(VERDICT_FIXED, held.team)
                     log.info("id=%s team=%s verdict=fixed by=%s", held.id, held.team, message_id)
             if candidates:
                 await self.server.holds.refresh(self.store)
@@ -412,6 +415,7 @@ class Actions:
                                                   outgoing=[confirmation])
         if outbox_id is None:  # released, fixed or expired between the lookup and now
             return replies.release_refused(replies.REPLY_RELEASE_NOT_HELD, held_id)
+        self.server.metrics.observe_decision(VERDICT_OVERRIDDEN, held.team)
         log.info("id=%s team=%s verdict=overridden by reply", held.id, held.team)
         self.server.outbox.wake()
         self.server.spawn(self.server.holds.refresh(self.store))
@@ -426,5 +430,6 @@ class Actions:
         closed = await self.store.close_held_with(held.id, "expired", f"not fixed or released within {days} days",
                                                   now, event=event, outgoing=self.expiry_notice(held))
         if closed:
+            self.server.metrics.observe_decision(VERDICT_EXPIRED, held.team)
             log.info("id=%s team=%s verdict=expired", held.id, held.team)
         return closed

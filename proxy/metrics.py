@@ -33,17 +33,33 @@ class Metrics:
                               registry=self.registry)
         self.outbox = Gauge("oopsguard_outbox_messages", "Messages of the proxy's own waiting to be sent.",
                             registry=self.registry)
+        # labels() hashes and validates its arguments under a lock on every call: the children are looked up
+        # once per label set and kept here, so counting a message costs a dict lookup and an increment.
+        # The label sets are bounded (verdicts, configured teams, registered rules, failure kinds).
+        self._message_children: dict[tuple[str, str], Counter] = {}
+        self._finding_children: dict[str, Counter] = {}
+        self._error_children: dict[str, Counter] = {}
 
     def observe_decision(self, verdict: str, team: str, rules: Iterable[str] = ()) -> None:
-        self.messages.labels(verdict=verdict, team=team).inc()
+        key = (verdict, team)
+        child = self._message_children.get(key)
+        if child is None:
+            child = self._message_children[key] = self.messages.labels(verdict=verdict, team=team)
+        child.inc()
         for rule in rules:
-            self.findings.labels(rule=rule).inc()
+            finding = self._finding_children.get(rule)
+            if finding is None:
+                finding = self._finding_children[rule] = self.findings.labels(rule=rule)
+            finding.inc()
 
     def observe_relay(self, seconds: float) -> None:
         self.relay_seconds.observe(seconds)
 
     def upstream_error(self, kind: str) -> None:
-        self.upstream_errors.labels(kind=kind).inc()
+        child = self._error_children.get(kind)
+        if child is None:
+            child = self._error_children[kind] = self.upstream_errors.labels(kind=kind)
+        child.inc()
 
     def bounce_sent(self) -> None:
         self.bounces.inc()

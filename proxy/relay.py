@@ -9,10 +9,16 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping, Protocol
+from typing import Callable, Literal, Mapping, Protocol
 
 import aiosmtplib
-from aiosmtplib.errors import SMTPException, SMTPResponseException, SMTPServerDisconnected, SMTPTimeoutError
+from aiosmtplib.errors import (
+    SMTPConnectError,
+    SMTPException,
+    SMTPResponseException,
+    SMTPServerDisconnected,
+    SMTPTimeoutError,
+)
 
 from proxy import replies
 from proxy.config import Config
@@ -31,6 +37,44 @@ QUIT_TIMEOUT = 2.0
 
 # Errors that mean "the connection is gone or unusable": never a verdict on the message.
 _CONNECTION_ERRORS = (SMTPServerDisconnected, SMTPTimeoutError, ConnectionError, OSError, TimeoutError)
+
+# Kinds of upstream failure handed to a relay's `on_failure` callback (the metrics' upstream error counter).
+FAILURE_REFUSED = "refused"    # no connection: refused, unreachable, TLS handshake failed
+FAILURE_TIMEOUT = "timeout"    # no answer in time: connecting, the greeting or a command
+FAILURE_LOST = "lost"          # the connection dropped in the middle of a transaction
+FAILURE_PROTOCOL = "protocol"  # an answer that fits no SMTP exchange
+FAILURE_BUSY = "busy"          # every pooled connection stayed in use for upstream_timeout
+FAILURE_4XX = "4xx"            # the upstream refused MAIL or DATA for now
+FAILURE_5XX = "5xx"            # the upstream refused MAIL or DATA for good
+FAILURE_STORE = "store"        # the maildir could not be written
+
+FailureCallback = Callable[[str], None]
+
+
+def failure_kind(error: BaseException) -> str:
+    """The kind of a connection-level error, for `on_failure`."""
+    if isinstance(error, (SMTPTimeoutError, TimeoutError)):
+        return FAILURE_TIMEOUT
+    if isinstance(error, SMTPResponseException):
+        return refusal_kind(error.code)
+    if isinstance(error, SMTPServerDisconnected):
+        return FAILURE_LOST
+    if isinstance(error, (SMTPConnectError, OSError)):
+        return FAILURE_REFUSED
+    return FAILURE_PROTOCOL
+
+
+def refusal_kind(code: int) -> str:
+    """The kind of an upstream answer that is not a success."""
+    if 400 <= code < 500:
+        return FAILURE_4XX
+    if 500 <= code < 600:
+        return FAILURE_5XX
+    return FAILURE_PROTOCOL
+
+
+def _ignore_failure(kind: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -131,6 +175,7 @@ class Relay(Protocol):
     """An upstream: opens transactions with the client's envelope and delivers whole messages."""
 
     address: UpstreamAddress
+    on_failure: FailureCallback
 
     async def begin(self, sender: str, *, smtputf8: bool = False, eight_bit: bool = False
                     ) -> tuple[Reply, Transaction | None]: ...
@@ -198,6 +243,8 @@ class SmtpRelay:
         self._idle: list[_Connection] = []  # most recently used last: reuse it first, let the oldest expire
         self._closed = False
         self.connections_opened = 0
+        # Told the kind of every failed hand-off (set by the server to count them); never raises.
+        self.on_failure: FailureCallback = _ignore_failure
 
     async def begin(self, sender: str, *, smtputf8: bool = False, eight_bit: bool = False
                     ) -> tuple[Reply, "SmtpTransaction | None"]:
@@ -224,14 +271,16 @@ class SmtpRelay:
             except ValueError:
                 self._release(connection)
                 return Reply.of(replies.REPLY_BAD_ADDRESS), None
-            except _CONNECTION_ERRORS:
+            except _CONNECTION_ERRORS as error:
                 reused = connection.reused
                 self._discard(connection)
                 if reused and attempt == 0:
                     continue  # the upstream closed an idle connection under us: one fresh try is safe
+                self.on_failure(failure_kind(error))
                 return Reply.of(replies.REPLY_UPSTREAM_LOST), None
             except SMTPResponseException:
                 self._discard(connection)
+                self.on_failure(FAILURE_PROTOCOL)
                 return Reply.of(replies.REPLY_UPSTREAM_BAD_ANSWER), None
             except asyncio.CancelledError:
                 self._discard(connection)  # the client went away mid-command: the upstream state is unknown
@@ -239,6 +288,7 @@ class SmtpRelay:
             reply = _upstream_reply(response.code, response.message)
             if reply.code != 250:
                 self._release(connection)  # no transaction was opened, the connection stays usable
+                self.on_failure(refusal_kind(reply.code))
                 return reply, None
             return reply, SmtpTransaction(self, connection)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -247,6 +297,7 @@ class SmtpRelay:
         try:
             await asyncio.wait_for(self._slots.acquire(), self._timeout)
         except TimeoutError:
+            self.on_failure(FAILURE_BUSY)
             raise UpstreamUnavailable(replies.REPLY_UPSTREAM_BUSY) from None
         try:
             now = time.monotonic()
@@ -293,6 +344,7 @@ class SmtpRelay:
         except (SMTPException, *_CONNECTION_ERRORS) as error:
             smtp.close()
             log.warning("upstream %s unavailable: %s", self.address, error)
+            self.on_failure(failure_kind(error))
             raise UpstreamUnavailable(replies.REPLY_UPSTREAM_UNAVAILABLE) from None
         self.connections_opened += 1
         return _Connection(smtp, time.monotonic())
@@ -348,11 +400,11 @@ class SmtpTransaction:
             response = await connection.smtp.execute_command(b"RCPT", b"TO:" + _address_bytes(address))
         except ValueError:
             return Reply.of(replies.REPLY_BAD_ADDRESS)
-        except _CONNECTION_ERRORS:
-            self._fail(replies.REPLY_UPSTREAM_LOST)
+        except _CONNECTION_ERRORS as error:
+            self._fail(replies.REPLY_UPSTREAM_LOST, failure_kind(error))
             return self._failure
         except SMTPResponseException:
-            self._fail(replies.REPLY_UPSTREAM_BAD_ANSWER)
+            self._fail(replies.REPLY_UPSTREAM_BAD_ANSWER, FAILURE_PROTOCOL)
             return self._failure
         except asyncio.CancelledError:
             self._fail(replies.REPLY_UPSTREAM_LOST)
@@ -373,13 +425,14 @@ class SmtpTransaction:
             response = await connection.smtp.data(data)
         except aiosmtplib.SMTPDataError as error:
             # Refused at DATA or after the dot: mirror the upstream's answer; RSET in case 354 never came.
+            self._relay.on_failure(refusal_kind(error.code))
             await self.abort()
             return _upstream_reply(error.code, error.message)
-        except _CONNECTION_ERRORS:
-            self._fail(replies.REPLY_UPSTREAM_LOST)
+        except _CONNECTION_ERRORS as error:
+            self._fail(replies.REPLY_UPSTREAM_LOST, failure_kind(error))
             return self._failure
         except SMTPResponseException:
-            self._fail(replies.REPLY_UPSTREAM_BAD_ANSWER)
+            self._fail(replies.REPLY_UPSTREAM_BAD_ANSWER, FAILURE_PROTOCOL)
             return self._failure
         except asyncio.CancelledError:
             # Closing mid-DATA makes the upstream drop the partial message; the client retries.
@@ -407,11 +460,13 @@ class SmtpTransaction:
         else:
             self._relay._discard(connection)
 
-    def _fail(self, reply: str) -> None:
+    def _fail(self, reply: str, kind: str | None = None) -> None:
         connection, self._connection = self._connection, None
         self._failure = Reply.of(reply)
         if connection is not None:
             self._relay._discard(connection)
+            if kind is not None:
+                self._relay.on_failure(kind)
 
 
 _maildir_sequence = itertools.count()
@@ -459,13 +514,14 @@ class MaildirRelay:
         assert address.path is not None
         self.address = address
         self.path = address.path
+        self.on_failure: FailureCallback = _ignore_failure
 
     def ensure(self) -> None:
         ensure_maildir(self.path)
 
     async def begin(self, sender: str, *, smtputf8: bool = False, eight_bit: bool = False
                     ) -> tuple[Reply, "MaildirTransaction"]:
-        return Reply.of(replies.REPLY_MAIL_OK), MaildirTransaction(self.path)
+        return Reply.of(replies.REPLY_MAIL_OK), MaildirTransaction(self)
 
     async def close(self) -> None:
         return None
@@ -474,8 +530,9 @@ class MaildirRelay:
 class MaildirTransaction:
     """Collects recipients; `send` writes the file off the event loop (fsync blocks)."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    def __init__(self, relay: MaildirRelay) -> None:
+        self._relay = relay
+        self._path = relay.path
         self.accepted: list[str] = []
 
     @property
@@ -491,6 +548,7 @@ class MaildirTransaction:
             name = await asyncio.to_thread(write_maildir, self._path, data)
         except OSError as error:
             log.error("maildir %s: cannot store message: %s", self._path, error.strerror or error)
+            self._relay.on_failure(FAILURE_STORE)
             return Reply.of(replies.REPLY_LOCAL_STORE_FAILED)
         return Reply(250, f"2.0.0 Ok: stored as {name}")
 

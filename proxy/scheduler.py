@@ -1,9 +1,10 @@
-"""Background workers of the running proxy: the outbox sender and the scheduler for deferred and expired mail."""
+"""Background workers of the running proxy: the outbox sender, the scheduler for deferred and expired mail and
+store pruning, and the queue-size gauges."""
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from proxy.relay import RelayResult, deliver
@@ -25,6 +26,13 @@ GIVE_UP_AFTER = timedelta(days=2)
 SCHEDULER_INTERVAL = 60.0
 # How long shutdown waits for a pass in progress (an upstream delivery) before cancelling it.
 STOP_GRACE = 10.0
+# Store housekeeping runs once a day (the first time at start). Closed held messages are kept for twice the
+# hold period, so `oopsguard held list --all` and a late fix still find them; sent outbox items (bounces carry
+# a copy of the original) a week, long enough to look into a delivery complaint.
+PRUNE_EVERY = timedelta(days=1)
+OUTBOX_KEEP = timedelta(days=7)
+# The held, deferred and outbox gauges are read from the store this often (one COUNT query, off the loop).
+GAUGE_INTERVAL = 5.0
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -119,6 +127,8 @@ class OutboxWorker(_Loop):
         if result.delivered:
             await store.mark_sent(item.id, self.server.now())
             self.sent += 1
+            if item.kind == "bounce":
+                self.server.metrics.bounce_sent()
             retry = [r for r, reply in result.refused.items() if reply.temporary]
             if retry:  # some recipients only refused for now: they get an item of their own
                 await store.enqueue(item.kind, item.mail_from, retry, item.raw, self.server.now(), item.mail_options)
@@ -160,6 +170,7 @@ class Scheduler(_Loop):
     def __init__(self, server: "GuardServer", interval: float = SCHEDULER_INTERVAL) -> None:
         super().__init__("scheduler", interval, self._tick)
         self.server = server
+        self.last_prune: datetime | None = None
 
     async def _tick(self) -> None:
         server = self.server
@@ -180,4 +191,31 @@ class Scheduler(_Loop):
         if expired:
             server.outbox.wake()
         await server.holds.refresh(store)
+        if self.last_prune is None or now - self.last_prune >= PRUNE_EVERY:
+            # Marked first: a store that cannot prune is tried again tomorrow, not every minute.
+            self.last_prune = now
+            await self.prune(now)
+
+    async def prune(self, now: datetime) -> dict[str, int]:
+        """Delete closed held messages older than twice hold_days and outbox items sent over a week ago."""
+        store = self.server.store
+        assert store is not None
+        hold_days = self.server.config.main.store.hold_days
+        removed = await store.prune(now - timedelta(days=2 * hold_days), outbox_before=now - OUTBOX_KEEP)
+        if any(removed.values()):
+            log.info("store pruned: %s", ", ".join(f"{count} {what}" for what, count in removed.items() if count))
+        return removed
+
+
+class QueueGauges(_Loop):
+    """Keeps the held, deferred and outbox gauges current from the store (the store thread does the counting)."""
+
+    def __init__(self, server: "GuardServer", interval: float = GAUGE_INTERVAL) -> None:
+        super().__init__("queue-gauges", interval, self._refresh)
+        self.server = server
+
+    async def _refresh(self) -> None:
+        store = self.server.store
+        assert store is not None
+        self.server.metrics.set_queue_sizes(await store.queue_sizes())
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from aiosmtpd.smtp import SMTP, Envelope, Session, _AuthMechAttr, login_always_fail, syntax
 
 from checks.model import Check
+from checks.registry import Registry
 from proxy import replies
 from proxy.actions import Actions, OpenHolds, Submission, message_ids, smtp_options
 from proxy.config import DEFAULT_TEAM, Config, ConfigError, TeamFile, load_config
@@ -32,11 +33,14 @@ from proxy.events import (
     VERDICT_OVERRIDDEN,
     VERDICT_REJECTED,
 )
+from proxy.metrics import Metrics, start_metrics_server
 from proxy.pipeline import OVERRIDE_HEADER, Action, Decision, evaluate, prefilter
 from proxy.recorder import Recorder
 from proxy.relay import MaildirRelay, Relay, Reply, SmtpRelay, Transaction, make_relay
 from proxy.release import KeyFileError, key_path, load_or_create_key, parse_release_address, release_base
-from proxy.scheduler import OutboxWorker, Scheduler
+from proxy.rulecheck import unknown_rule_problems
+from proxy.scheduler import OutboxWorker, QueueGauges, Scheduler
+from proxy.sdnotify import Notifier, watchdog_interval, watchdog_loop
 from proxy.store import AsyncStore, SqliteStore
 
 log = logging.getLogger("oopsguard.proxy")
@@ -414,7 +418,8 @@ class GuardHandler:
                 headers = header_fields(raw, _WANTED_HEADERS)
                 team = config.team_for(None, envelope.mail_from, parseaddr(headers.get(_FROM, ""))[1])
             team_name = team.name
-            decision = await self.guard.decide(raw, team, tuple(envelope.rcpt_tos), headers)
+            # The configuration of this message throughout, even if a reload lands while it is being checked.
+            decision = await self.guard.decide(raw, team, tuple(envelope.rcpt_tos), headers, config)
         except Exception as error:
             # One bad message must not end the session or lose mail: temporary failure, the client keeps it.
             _log_failure(message_id, team_name, "check failed", error)
@@ -446,7 +451,9 @@ class GuardHandler:
             if transaction is None:
                 return replies.REPLY_UPSTREAM_LOST, VERDICT_DELIVERED
             data = self._trace(session, envelope, message_id) + raw
+            relay_started = time.perf_counter()
             answer: Reply = await transaction.send(data)
+            self.guard.metrics.observe_relay(time.perf_counter() - relay_started)
             if decision.override_reason is not None:
                 verdict = VERDICT_OVERRIDDEN
             elif decision.would_have is not None:
@@ -521,15 +528,20 @@ class GuardServer:
         self._release_suffix = ""
         self.holds = OpenHolds()
         self.recorder = Recorder()
+        # Always counted (a dict lookup and an increment per message); served only when [metrics] listen is set.
+        self.metrics = Metrics()
+        self.metrics_server: asyncio.Server | None = None
         self.actions = Actions(self)
         self.outbox = OutboxWorker(self)
         self.scheduler = Scheduler(self)
+        self.queue_gauges = QueueGauges(self)
         if checks is None:
             from checks.registry import default_registry
 
             checks = list(default_registry())
         self.checks = checks
         self.relay: Relay = relay if relay is not None else make_relay(config)
+        self.relay.on_failure = self.metrics.upstream_error
         self.evaluator = evaluator
         self.sessions: set[GuardSMTP] = set()
         self.draining = False
@@ -544,6 +556,8 @@ class GuardServer:
         self._executor = ThreadPoolExecutor(max_workers=CHECK_WORKERS, thread_name_prefix="oopsguard-check")
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._reload_lock: asyncio.Lock | None = None  # made in the running loop, at the first reload
+        self.address: tuple[str, int] = ("", 0)  # where the SMTP service listens, once started
 
     def _derive(self, config: Config) -> None:
         """Values worked out once per configuration rather than once per connection or message."""
@@ -564,7 +578,13 @@ class GuardServer:
         return parse_release_address(address, self.release_base[0])
 
     def reload(self, config: Config) -> None:
-        """Apply a new configuration (SIGHUP) to new sessions and messages without dropping connections."""
+        """Apply a new configuration (SIGHUP) to new sessions and messages without dropping connections.
+
+        Everything reads `self.config` when it needs it (team lookup, classifier settings, team rule
+        severities, bounce and release settings, hold_days, limits for new sessions), so replacing it here
+        and re-deriving the cached values is the whole switch. A message whose DATA is being checked keeps
+        the configuration it started with.
+        """
         old = self.config
         if config.proxy.listen != old.proxy.listen:
             log.warning("proxy.listen changed to %s: restart the service to listen there", config.proxy.listen)
@@ -575,11 +595,69 @@ class GuardServer:
         relay_settings = ("upstream", "upstream_timeout", "upstream_connections", "hostname")
         if any(getattr(config.proxy, name) != getattr(old.proxy, name) for name in relay_settings):
             old_relay, self.relay = self.relay, make_relay(config)
+            self.relay.on_failure = self.metrics.upstream_error
             if isinstance(self.relay, MaildirRelay):
                 self.relay.ensure()
             # Transactions in flight keep their connections; the old pool closes each one as it comes back.
             self.spawn(old_relay.close())
+        if config.main.metrics.listen != old.main.metrics.listen and self._server is not None:
+            self.spawn(self._restart_metrics())
         log.info("configuration reloaded (%d teams, upstream %s)", len(config.teams), self.relay.address)
+
+    async def reload_from_disk(self) -> bool:
+        """Re-read the configuration directory and apply it; on any problem keep the running one.
+
+        Every problem is logged as `file: key: reason`. Returns whether the new configuration is in force.
+        """
+        if self._reload_lock is None:
+            self._reload_lock = asyncio.Lock()
+        async with self._reload_lock:  # two quick SIGHUPs apply one after the other, never interleaved
+            if self.draining:
+                log.warning("reload ignored: the service is shutting down")
+                return False
+            try:
+                config = await asyncio.to_thread(load_config, self.config.directory)
+                problems = unknown_rule_problems(config, Registry(self.checks))
+            except ConfigError as error:
+                problems = error.problems
+            except Exception as error:  # whatever it is, a reload must never take the running service down
+                problems = [f"{self.config.directory}: (reload): {type(error).__name__}: {error}"]
+            if problems:
+                for problem in problems:
+                    log.error("reload refused, keeping the running configuration: %s", problem)
+                return False
+            self.reload(config)
+            return True
+
+    async def _start_metrics(self) -> None:
+        listen = self.config.main.metrics.listen
+        if not listen:
+            return
+        host, _, port = listen.rpartition(":")
+        self.metrics_server = await start_metrics_server(self.metrics, host.strip("[]"), int(port))
+
+    async def _stop_metrics(self) -> None:
+        server, self.metrics_server = self.metrics_server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+    async def _restart_metrics(self) -> None:
+        """[metrics] listen changed on reload: move the endpoint (a scraper's connection in progress finishes)."""
+        await self._stop_metrics()
+        try:
+            await self._start_metrics()
+        except OSError as error:
+            log.error("metrics.listen %s: cannot listen: %s", self.config.main.metrics.listen,
+                      error.strerror or error)
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """Where the metrics endpoint listens (None when off)."""
+        if self.metrics_server is None or not self.metrics_server.sockets:
+            return None
+        bound = self.metrics_server.sockets[0].getsockname()
+        return bound[0], bound[1]
 
     def client_allowed(self, peer: Any) -> bool:
         if not isinstance(peer, tuple) or not peer:
@@ -608,10 +686,12 @@ class GuardServer:
         return task
 
     async def decide(self, raw: bytes, team: TeamFile, recipients: tuple[str, ...],
-                     headers: dict[bytes, str] | None = None) -> Decision:
+                     headers: dict[bytes, str] | None = None, config: Config | None = None) -> Decision:
         """Pre-filter inline when cheap; otherwise (candidates, big messages) run the pipeline in a worker thread."""
+        if config is None:
+            config = self.config
         if len(raw) <= INLINE_PREFILTER_LIMIT and self.evaluator is evaluate:
-            ordinary = prefilter(raw, self.config, team)
+            ordinary = prefilter(raw, config, team)
             if ordinary is not None:
                 return ordinary
         if headers is None:
@@ -624,7 +704,7 @@ class GuardServer:
         thread_keys = list(dict.fromkeys(message_ids(headers.get(_IN_REPLY_TO, ""))
                                          + message_ids(headers.get(_REFERENCES, ""))))
         first_notice = await self.actions.first_notice(thread_keys) if thread_keys else None
-        work = functools.partial(self.evaluator, raw, self.config, self.checks, team,
+        work = functools.partial(self.evaluator, raw, config, self.checks, team,
                                  envelope_recipients=recipients, override_reason=override,
                                  thread_first_notice=first_notice)
         self.checks_in_progress += 1
@@ -661,13 +741,16 @@ class GuardServer:
         self.recorder.start(self.store)
         self.outbox.start()
         self.scheduler.start()
+        self.queue_gauges.start()
         # Before listening, so no new hold can race with it: bounces lost by a crash after their 250.
         await self.actions.recover_notices()
+        await self._start_metrics()
         host, _, port = self.config.proxy.listen.rpartition(":")
         self._server = await asyncio.get_running_loop().create_server(
             self._make_protocol, host=host.strip("[]"), port=int(port))
         bound = self._server.sockets[0].getsockname()
-        return bound[0], bound[1]
+        self.address = (bound[0], bound[1])
+        return self.address
 
     async def settle(self) -> None:
         """Finish background work now: bounces being built, events not yet written, due outbox items.
@@ -709,6 +792,7 @@ class GuardServer:
             await asyncio.sleep(0.01)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.queue_gauges.stop()
         await self.scheduler.stop()
         await self.outbox.stop()
         while self._tasks:  # what the last passes spawned
@@ -718,6 +802,7 @@ class GuardServer:
             await self.store.aclose()
         if self._server is not None:
             await self._server.wait_closed()
+        await self._stop_metrics()  # last: a scrape during the drain still answers
         await self.relay.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
         await asyncio.sleep(0)
@@ -735,17 +820,21 @@ def _configure_logging() -> None:
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
-def _reload(server: GuardServer) -> None:
-    try:
-        config = load_config(server.config.directory)
-    except ConfigError as error:
-        for problem in error.problems:
-            log.error("reload refused, keeping the running configuration: %s", problem)
-        return
-    server.reload(config)
+def _status(server: GuardServer, address: str) -> str:
+    """The one-line STATUS systemd shows for the service."""
+    return f"listening on {address}, {len(server.config.teams)} teams, upstream {server.relay.address}"
+
+
+async def _reload(server: GuardServer, notifier: Notifier, address: str) -> None:
+    """SIGHUP: RELOADING=1, re-read the configuration, READY=1 (also when the new one was refused)."""
+    notifier.reloading()
+    applied = await server.reload_from_disk()
+    status = _status(server, address)
+    notifier.ready(status=status if applied else f"{status}; last reload refused, see the log")
 
 
 async def _serve(config: Config, grace: float) -> int:
+    notifier = Notifier()
     server = GuardServer(config)
     try:
         host, port = await server.start()
@@ -753,16 +842,29 @@ async def _serve(config: Config, grace: float) -> int:
         # Port in use, maildir or store not writable, release key unreadable: one line, exit 2.
         print(f"oopsguard: cannot start: {error}", file=sys.stderr)
         await server.stop(0)
+        notifier.close()
         return 2
+    address = f"{f'[{host}]' if ':' in host else host}:{port}"
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    loop.add_signal_handler(signal.SIGHUP, _reload, server)
+    loop.add_signal_handler(signal.SIGHUP, lambda: server.spawn(_reload(server, notifier, address)))
     # Only now say so: whoever waits for this line may signal at once (SIGHUP's default action is to exit).
-    log.info("listening on %s:%d (upstream %s)", f"[{host}]" if ":" in host else host, port, server.relay.address)
-    await stopping.wait()
-    await server.stop(grace)
+    log.info("listening on %s (upstream %s)", address, server.relay.address)
+    notifier.ready(status=_status(server, address))
+    interval = watchdog_interval() if notifier.enabled else None
+    # Pinged from the event loop itself: if the loop stalls, the pings stop and systemd restarts the service.
+    watchdog = loop.create_task(watchdog_loop(notifier, interval), name="oopsguard-watchdog") if interval else None
+    try:
+        await stopping.wait()
+        notifier.notify(STOPPING=1, STATUS=f"finishing {len(server.sessions)} sessions in flight")
+        await server.stop(grace)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
+        notifier.close()
     log.info("stopped")
     return 0
 

@@ -626,16 +626,22 @@ class SqliteStore:
 
     # -- housekeeping -------------------------------------------------------------
 
-    def prune(self, before: datetime) -> dict[str, int]:
+    def prune(self, before: datetime, outbox_before: datetime | None = None) -> dict[str, int]:
         """Forget what is no longer needed: closed messages (their bodies), sent or abandoned outbox items, old
-        bounce counts and used tokens older than `before` (pass now minus hold_days: tokens expire by then)."""
+        bounce counts and used tokens older than `before` (pass now minus hold_days: tokens expire by then).
+
+        `outbox_before`, when given, is the cutoff for outbox items instead (they can go sooner: nothing
+        refers to a bounce once it is sent).
+        """
         stamp = _ts(before)
+        outbox_stamp = stamp if outbox_before is None else _ts(outbox_before)
         day = _dt(stamp).date().isoformat()
         with self._transaction() as db:
             removed = {
                 "held": db.execute("DELETE FROM held WHERE status NOT IN ('held', 'deferred') AND closed < ?",
                                    (stamp,)).rowcount,
-                "outbox": db.execute("DELETE FROM outbox WHERE COALESCE(sent, failed) < ?", (stamp,)).rowcount,
+                "outbox": db.execute("DELETE FROM outbox WHERE COALESCE(sent, failed) < ?",
+                                     (outbox_stamp,)).rowcount,
                 "bounce_counts": db.execute("DELETE FROM bounce_counts WHERE day < ?", (day,)).rowcount,
                 "used_tokens": db.execute("DELETE FROM used_tokens WHERE used < ?", (stamp,)).rowcount,
             }
@@ -721,7 +727,7 @@ class Store(Protocol):
 
     def use_token(self, token_id: str, now: datetime | None = None) -> bool: ...
 
-    def prune(self, before: datetime) -> dict[str, int]: ...
+    def prune(self, before: datetime, outbox_before: datetime | None = None) -> dict[str, int]: ...
 
     def record_events(self, events: Sequence[Event], threads: Sequence[tuple[str, str, datetime]] = ()) -> None: ...
 
@@ -855,8 +861,8 @@ class AsyncStore:
     async def use_token(self, token_id: str, now: datetime | None = None) -> bool:
         return await self._run(self.store.use_token, token_id, now)
 
-    async def prune(self, before: datetime) -> dict[str, int]:
-        return await self._run(self.store.prune, before)
+    async def prune(self, before: datetime, outbox_before: datetime | None = None) -> dict[str, int]:
+        return await self._run(self.store.prune, before, outbox_before)
 
     # -- batches and atomic steps of the running proxy --------------------------------
 

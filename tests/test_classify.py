@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.classify import ClassifierSettings, classify, detect_language, might_be_oops
+from checks.classify import ClassifierSettings, classify, detect_language, funnel_stage, might_be_oops
 from checks.message import parse_message
 from checks.model import Audience, Classification
 
@@ -31,7 +31,6 @@ SHOULD_FLAG = [
     "Yesterday's newsletter went out with the wrong registration link.",
     "Our team accidentally deleted the shared calendar entries for next week.",
     "The invoice we sent you listed an incorrect tax amount.",
-    "Oops, the attachment was missing. Here it is.",
     "My bad, I pointed everyone at the old staging URL.",
     "It was my fault that the backups stopped running last week.",
     "I messed up the rota, so two people were on call and nobody on Sunday.",
@@ -55,7 +54,25 @@ SHOULD_FLAG = [
     "This was an oversight on our part and we are fixing it today.",
     "I owe you an apology for missing our call.",
     "A bug we introduced on Monday caused an outage of the checkout.",
-    "Whoops, wrong thread.",
+    # Varied wording: organisational "we", passive voice, third person, a bare marker with its impact.
+    "Due to an error on our side, your account was charged twice.",
+    "The newsletter was sent in error to customers who had unsubscribed.",
+    "Our billing team mistakenly applied last year's rates to your renewal.",
+    "Apologies to all customers affected by yesterday's outage.",
+    "We are sorry for the disruption to your service this morning.",
+    "I accidentally sent the salary spreadsheet to the whole department.",
+    "We regret the error in last week's statement; the interest rate shown was incorrect.",
+    "Oops! We charged every customer twice this morning. Refunds are on their way.",
+    "That was my mistake: I approved the refund twice.",
+    "Sincere apologies for the duplicate charges on your account.",
+    "Sorry we double-booked your appointment.",
+    "Our system generated incorrect invoices for March.",
+    "Yesterday's maintenance ran over and caused two hours of downtime; that was our fault.",
+    "Apologies - the calendar invite I sent had the wrong time zone, so the call showed up at 3am.",
+    "Sorry, team: I shipped the release with a broken migration and production was down for an hour.",
+    "Forgive me for sending the board minutes to the wrong list.",
+    "I'm afraid I made a mistake in the payroll file: everyone's overtime was left out.",
+    "We apologize for the inconvenience caused by yesterday's failed payment run.",
 ]
 
 # Ordinary mail, social courtesies and quoted apologies: none of these is an oops.
@@ -91,6 +108,65 @@ SHOULD_PASS = [
     "I think the wrong driver is loaded on your box.",
     "The accident on the motorway delayed everyone.",
     "Sorry, couldn't attend the standup today.",
+]
+
+# Apologies about the message itself or one's own manner: social or meta, never an oops.
+SOCIAL_META = [
+    "Sorry for being dense, but where do I set the sample rate?",
+    "Sorry for the long quote below.",
+    "Sorry if I sound like an advert, but this tool saved us hours.",
+    "Sorry if this is a silly question, but does the B210 support 2x2 MIMO?",
+    "My apologies if I've misrepresented anyone's position.",
+    "Sorry, but I couldn't resist.",
+    "Sorry for the noise.",
+    "Sorry, can't make it Thursday.",
+    "Sorry to hear that your server died.",
+    "Sorry for the late reply.",
+    "Sorry to jump in, but have you tried a different USB cable?",
+    "Sorry for hijacking the thread.",
+    "I apologise for wasting your time with this.",
+    "Sorry for such brief instructions.",
+    "Apologies for the length of this email.",
+    "(Pun intended. My apologies.)",
+    "Sorry... I just had a run-in with a neighbour and I'm still fuming.",
+    "I apologize for bringing the trouble, and really thank you for all your help!",
+    "Bankruptcy, it seems, means never having to say you're sorry.",
+    "The vendor apologized for the incorrect invoice.",
+]
+
+# A slip in one's own post fixed with no harm to anyone: housekeeping, not an oops.
+HOUSEKEEPING = [
+    "Small correction to my post: the flag is --foo, not --bar.",
+    "Oops, wrong link, here's the right one: https://example.org/docs",
+    "My bad, that reply was meant for the other thread.",
+    "Oops, the attachment was missing. Here it is.",
+    "Whoops, wrong thread.",
+    "Sorry for the confusion, the option is called --rate.",
+    "Apologies, I forgot to attach the script. Here it is.",
+    "Oops, fixed the typo in the README.",
+    "Sorry, on my last comment I attached the wrong graph.",
+    "Sorry, that was a typo: I meant the X310, not the X300.",
+    "My mistake, the function is called get_rx_rate().",
+    "Correction to my earlier reply: the default is 1 MS/s.",
+    "Correction: that should read 'sample rate', not 'sampling rate'.",
+    "Sorry, I misread your question. You need to set the gain first.",
+    "Last week I suggested the team was Polish; it is in fact international. Apologies for any confusion.",
+    "Oops, sent too early. Anyway, as I was saying, the FPGA image needs updating.",
+    "You're right, my bad. The clock source should be external.",
+    "I previously said there were few such people on the list - I made a mistake.",
+]
+
+# Bulk notices and form letters: planned work and conditional boilerplate are not mistakes.
+BULK_NOTICES = [
+    "We apologize for any inconvenience this may cause.",
+    "Scheduled maintenance: the portal will be down Saturday 02:00-04:00. We apologise for any inconvenience.",
+    "We apologize for the inconvenience during the planned maintenance window.",
+    "Our offices will be closed on Monday for the holiday. We apologise for any inconvenience.",
+    "We're upgrading the storage cluster next Sunday; expect downtime between 1 and 3 am. Sorry for any inconvenience.",
+    "If you have already paid, please ignore this message.",
+    "If you have already paid, please disregard this reminder.",
+    "Please disregard this reminder if you have already paid.",
+    "This newsletter is sent to subscribers. If you received it by mistake, you can unsubscribe below.",
 ]
 
 
@@ -155,11 +231,58 @@ def test_should_flag(text: str) -> None:
     assert might_be_oops(raw, SETTINGS)
 
 
-@pytest.mark.parametrize("text", SHOULD_PASS)
+@pytest.mark.parametrize("text", SHOULD_PASS + SOCIAL_META + HOUSEKEEPING + BULK_NOTICES)
 def test_should_pass(text: str) -> None:
     result = classified(make_raw(text))
     assert not result.is_oops, text
     assert not result.real_apology, text
+
+
+@pytest.mark.parametrize("text", HOUSEKEEPING)
+def test_housekeeping_on_a_discussion_list_is_not_an_oops(text: str) -> None:
+    # The list case is where it matters most: the rules would read the names of the people replied to.
+    extra = "List-Id: Developer talk <devtalk.lists.example.com>\nPrecedence: list\nIn-Reply-To: <q@example.com>\n"
+    raw = make_raw(f"Hi all,\n\n{text}\n\nThanks to Ines for pointing it out.\n\nDana", to="devtalk@lists.example.com",
+                   extra_headers=extra)
+    result = classified(raw)
+    assert result.audience is Audience.BROADCAST
+    assert not result.is_oops, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The same slips, but with harm done: wrong data sent out, money, a meeting people plan by.
+        "Small correction to my post: the invoices we sent to customers yesterday listed the wrong VAT rate.",
+        "Oops, wrong link in the newsletter: it points to last year's registration form.",
+        "Sorry, the meeting invite I sent had the wrong date; it is on Tuesday, not Monday.",
+        "My bad: I posted the customer export with their personal details to the public channel.",
+        "Sorry for the confusion, the payroll run I announced failed and salaries will be a day late.",
+    ],
+)
+def test_slips_with_an_impact_are_an_oops(text: str) -> None:
+    result = classified(make_raw(text))
+    assert result.is_oops, text
+
+
+def test_interjections_need_something_that_went_wrong() -> None:
+    assert not detect_language("Oops! My inbox just got slammed with more junk.").oops
+    assert not detect_language("I had lunch with -- sorry! -- a senior official.").oops
+    assert detect_language("Oops! We billed every customer twice.").oops
+    assert detect_language("Sorry! The site was down all morning because of our certificate change.").real_apology
+
+
+def test_bulk_footer_is_not_the_senders_words() -> None:
+    body = (
+        "Hello,\n\nThe portal moves to a new address next week; bookmarks keep working.\n\n"
+        "You are receiving this email because you subscribed to portal news.\n"
+        "If you received this message in error, we apologise for the inconvenience.\n"
+        "To unsubscribe, click here.\n"
+    )
+    parsed = parse_message(make_raw(body))
+    assert "bookmarks keep working" in parsed.text
+    assert "apologise" not in parsed.text and "unsubscribe" not in parsed.text
+    assert not classified(make_raw(body)).is_oops
 
 
 def test_quoted_apology_is_not_new_text() -> None:
@@ -341,7 +464,7 @@ def test_prefilter_rejects_plain_ordinary_mail() -> None:
 def test_prefilter_sees_hidden_charsets() -> None:
     utf16 = (
         b"From: a@example.com\nContent-Type: text/plain; charset=utf-16\nContent-Transfer-Encoding: base64\n\n"
-        + base64.encodebytes("We are sorry.".encode("utf-16"))
+        + base64.encodebytes("We are sorry for the outage.".encode("utf-16"))
     )
     assert classified(utf16).is_oops
     assert might_be_oops(utf16, SETTINGS)
@@ -359,20 +482,22 @@ def _ham_files() -> list[Path]:
     return files
 
 
-def test_ham_prefilter_rate_oops_rate_and_contract() -> None:
+def test_ham_funnel_rates_and_contract() -> None:
     files = _ham_files()
-    candidates = oops = 0
+    stages = {1: 0, 2: 0, 3: 0}
+    oops = 0
     for path in files:
         raw = path.read_bytes()
-        candidate = might_be_oops(raw, SETTINGS)
-        candidates += candidate
+        stage = funnel_stage(raw, SETTINGS)
+        stages[stage] += 1
         result = classified(raw)
         if result.is_oops:
             oops += 1
-            assert candidate, f"prefilter missed an oops: {path}"
-    # Measured: about 23% of the ham passes the prefilter and under 4% reads as an apology or mistake.
-    assert candidates < len(files) * 0.35, candidates
-    assert oops < len(files) * 0.06, oops
+            assert stage == 3, f"prefilter missed an oops: {path}"
+    # Measured on the shared ham: about 79% stops at stage 1, 20% at stage 2, under 1% needs the full check.
+    assert stages[1] > len(files) * 0.7, stages
+    assert stages[3] < len(files) * 0.03, stages
+    assert oops < len(files) * 0.02, oops
 
 
 def test_edge_corpora_keep_the_contract() -> None:
@@ -388,6 +513,51 @@ def test_edge_corpora_keep_the_contract() -> None:
         raw = path.read_bytes()
         if classified(raw).is_oops:
             assert might_be_oops(raw, SETTINGS), path
+
+
+def _with_text(raw: bytes, text: str) -> bytes:
+    """Swap the body text of make_raw()'s message for `text`, keeping its headers."""
+    head, _, _ = raw.partition(b"\n\n")
+    return head + b"\n\n" + text.encode() + b"\n"
+
+
+@pytest.mark.parametrize("text", SHOULD_FLAG[:12])
+def test_funnel_keeps_the_oops_in_replies_lists_and_multipart(text: str) -> None:
+    """Stage 2 reads the same new words as the full parse: quotes, signatures and MIME wrapping change nothing."""
+    quoted = "> " + "\n> ".join(["We had a question about the rota.", "Sorry to bother you."])
+    shapes = [
+        f"Hi team,\n\n{text}\n\nOn Mon, 16 Nov 2026 at 09:00, Dana <dana@example.com> wrote:\n{quoted}\n",
+        f"{quoted}\n\n{text}\n\n-- \nMarcus Ortega\nPlatform team\n",
+        f"Hi all,\n\n{text}\n\nBest,\nMarcus\n\n-----Original Message-----\nFrom: Dana\nSent: Monday\nTo: all\n"
+        "Subject: rota\n\nWe are sorry for nothing.\n",
+    ]
+    boundary = "b0undary"
+    for body in shapes:
+        multipart = (
+            "From: Marcus Ortega <marcus@platform.example.com>\nTo: all-staff@example.com\nSubject: Status\n"
+            "List-Id: <all-staff.example.com>\nMIME-Version: 1.0\n"
+            f'Content-Type: multipart/alternative; boundary="{boundary}"\n\n--{boundary}\n'
+            "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+            + base64.encodebytes(body.encode()).decode()
+            + f"\n--{boundary}\nContent-Type: text/html; charset=utf-8\n\n<p>{body}</p>\n--{boundary}--\n"
+        ).encode()
+        for raw in (_with_text(make_raw(text), body), multipart):
+            assert classified(raw).is_oops, body
+            assert funnel_stage(raw, SETTINGS) == 3, body
+
+
+@pytest.mark.parametrize("text", SHOULD_PASS[:10] + HOUSEKEEPING[:6] + BULK_NOTICES[:4])
+def test_funnel_settles_ordinary_mail_without_the_full_parse(text: str) -> None:
+    for raw in _variants(text):
+        assert not classified(raw).is_oops
+        assert funnel_stage(raw, SETTINGS) in (1, 2), raw
+
+
+def test_quoted_apology_stops_at_stage_one_or_two() -> None:
+    raw = make_raw("Looks good to me.\n\nOn Mon, Nov 16, 2026 at 9:00 AM Dana wrote:\n> We are sorry, we made a mistake.\n")
+    assert funnel_stage(raw, SETTINGS) == 1  # plain single part: '>' lines are skipped on the raw bytes
+    wrapped = make_raw("Looks good to me.\n\n> We are sorry, we made a mistake.\n", encoding="base64")
+    assert funnel_stage(wrapped, SETTINGS) == 2
 
 
 def test_hostile_input_is_bounded() -> None:

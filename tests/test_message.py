@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from checks.message import decode_bytes, decode_header_value, extract_new_text, html_to_text, parse_message
+from checks.message import (
+    decode_bytes,
+    decode_header_value,
+    extract_new_text,
+    html_to_text,
+    parse_message,
+    quick_body,
+)
 from checks.model import Address, ParsedMessage
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -250,6 +257,16 @@ def test_html_quotes_signatures_and_pre() -> None:
     assert "old words" not in new_text and "after quote" in new_text and signature.endswith("Dana")
 
 
+def test_html_inline_tags_and_comments() -> None:
+    markup = (
+        '<div>Sor<b>ry</b> for the <span style="x">outage</span><!-- <p>not a block</p> --></div>'
+        '<a title="<p>">link</a><p>a &lt; b &amp; c</p><script>var sorry = "<p>";</script><p>end</p>'
+    )
+    assert html_to_text(markup).split("\n") == ["Sorry for the outage", '">link', "a < b & c", "end"]
+    # A quote or signature marker anywhere switches on the slow path, which reads every tag: same words.
+    assert html_to_text(markup + "<!-- blockquote -->") == html_to_text(markup)
+
+
 def test_html_tokenizer_is_linear_on_hostile_markup() -> None:
     # html.parser goes quadratic on these; the tokenizer must finish them in one pass.
     for markup in ("<a " * 200_000, "<!--" * 100_000, "<" * 300_000, "<script>" + "</" * 200_000, "<div>" * 200_000 + "x"):
@@ -321,6 +338,73 @@ def test_corpus_parses_without_errors(folder: str) -> None:
         assert isinstance(message.text, str), path
         crashes = [d for d in message.defects if d.startswith(("ParserError", "RecursionLimit"))]
         assert not crashes, f"{path}: {crashes}"
+
+
+def test_bulk_footers_end_the_new_text_only_near_the_bottom() -> None:
+    footer = "\n\nYou are receiving this email because you signed up.\nTo unsubscribe, click here.\nManage preferences\n"
+    text, _, _ = extract_new_text("Hello all,\n\nThe release moved to Friday." + footer)
+    assert text == "Hello all,\n\nThe release moved to Friday."
+    # The same words at the top of a long body are a header line of the newsletter, not its footer.
+    top = "To unsubscribe, click here.\n\n" + "\n".join(f"Item {n}: details of the item." for n in range(80))
+    assert extract_new_text(top)[0].startswith("To unsubscribe")
+
+
+def _quick_text(raw: bytes) -> str | None:
+    body = quick_body(raw)
+    return None if body is None else body.new_text()
+
+
+def test_quick_body_matches_the_full_parse_on_every_corpus_message() -> None:
+    """The prefilter's stage 2 relies on it: the quick MIME split yields exactly the parser's new text."""
+    paths = sorted(DATA.rglob("*.eml"))
+    for folder in EDGE_CORPORA + HAM_CORPORA:
+        if (CORPORA / folder).is_dir():
+            paths += _corpus_files(folder)
+    assert len(paths) > 400
+    quick = 0
+    for path in paths:
+        raw = path.read_bytes()
+        text = _quick_text(raw)
+        if text is not None:
+            quick += 1
+            assert text == parse_message(raw).text, path
+    # Only odd MIME (bare CR line ends, digests, broken boundaries) is left to the full parse.
+    assert quick > len(paths) * 0.9, quick
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: a@example.com\r\nSubject: x\rbare CR\r\n\r\nbody\r\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed\n\nno boundary\n",
+        b"From: a@example.com\nContent-Type: multipart/digest; boundary=d\n\n--d\n\nFrom: b\n\nx\n--d--\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\nthe start boundary is missing\n",
+        b"Content-Type: message/rfc822\n\nFrom: b@example.com\n\ninner\n",
+        b" continuation first\nFrom: a@example.com\n\nbody\n",
+    ],
+)
+def test_quick_body_leaves_odd_mime_to_the_full_parse(raw: bytes) -> None:
+    assert quick_body(raw) is None
+    assert isinstance(parse_message(raw), ParsedMessage)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: Dana <dana@example.com>\n\nWe are sorry.\n",
+        b"From: a@example.com\nContent-Type: multipart/alternative; boundary=\"b\"\n\npreamble\n--b\n"
+        b"Content-Type: text/html\n\n<p>html first</p>\n--b\n--b\nContent-Type: text/plain\n\nplain wins\n--b--\nepilogue\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/alternative;"
+        b" boundary=i\n\n--i\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
+        b"Caf=E9 closed, sorry.=\n\n--i--\n--o\nContent-Type: text/plain\nContent-Disposition: attachment; filename=a.txt\n\n"
+        b"not this\n--o--\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain\n\nno close\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nbody without headers\n--zz--\n",
+        b"From: a@example.com\r\nContent-Type: text/plain\r\n\r\nCRLF line\r\nsecond\r\n",
+    ],
+)
+def test_quick_body_agrees_on_mime_shapes(raw: bytes) -> None:
+    assert _quick_text(raw) == parse_message(raw).text
 
 
 def test_ham_bodies_are_found() -> None:

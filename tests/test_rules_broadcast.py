@@ -121,6 +121,16 @@ BLAME_FLAGGED = [
     case("Bubbles missed the alert again.", extra={"blame-names": ("Bubbles",)}),
     case("It was Lucas who deleted the folder."),
     case("Yesterday Zoë overwrote the shared price sheet."),
+    # names nobody lists, in wording that makes the person the author of the mistake
+    case("Thanks to Kofi's change, the nightly build broke."),
+    case("Because Ingrid re-ran the import, every record was duplicated."),
+    case("Hamid failed to rotate the keys before the audit."),
+    case("Lena didn't back up the database before the upgrade."),
+    case("Ottilie was supposed to send the reminder on Monday."),
+    case("Blame Piotr for the outage, not the vendor."),
+    case("Teodor's typo took the checkout page down."),
+    case("It was Mireille that wiped the shared drive."),
+    case("As it turned out, Bruno never renewed the domain."),
 ]
 
 
@@ -149,6 +159,21 @@ BLAME_PASSES = [
     case("Google Calendar deleted the recurring event."),
     case("Checkout failed to load for 20 minutes."),
     case("Due to Thanksgiving, support hours are reduced."),
+    # gratitude, reasons and discussion are not blame
+    case("Thanks to Greta and Omar for untangling the release notes."),
+    case("Thanks to Renata, we now have a shared glossary."),
+    case("Courtesy of Anselm, the slides are in the shared folder."),
+    case("Because Lindgren's guide is so clear, the setup took ten minutes."),
+    case("Because Vienna hosts the summit, the office closes early on Friday."),
+    # countries, peoples, public figures, list names and quoted authors are not colleagues
+    case("Don't blame America for the exchange rate."),
+    case("The Irish team failed to reach the final again."),
+    case("Mr. Hollis didn't know about the change, the report says."),
+    case("Senator Okafor failed to win the vote."),
+    case("Post hardware questions to USRP-users and someone will answer."),
+    case("Robert Elz wrote:\n\nI agree with the point Robert Elz made: the old parser broke on long headers."),
+    case("Powell didn't get to present his version of the plan."),
+    case("As part of Chris' set of changes, the variable names were cleaned up."),
 ]
 
 

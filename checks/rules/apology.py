@@ -66,7 +66,7 @@ class Branch:
 
 
 def branch(
-    kind: str, gate: str, source: str, before: int = 80, after: int = 120, start: bool = False
+    kind: str, gate: str, source: str, before: int = 0, after: int = 120, start: bool = False
 ) -> Branch:
     """A branch from a gate "anchor|words & other|words" and a `rule_pattern` source.
 
@@ -538,15 +538,15 @@ _NON_APOLOGY = Branches(
     # if anyone was offended (only with an apology in the same sentence; checked in the rule)
     branch(
         "vague",
-        f"{_HURT_GATE} & if & {_PEOPLE_GATE}",
+        f"if & {_HURT_GATE} & {_PEOPLE_GATE}",
         rf"\bif {_PEOPLE} (?:(?:was|were|is|are|felt|feels|got|has been|have been|may have been|might have been|"
-        rf"became|ended up) )?(?:(?:at all|in any way|remotely) )?{_HURT}\b", before=90, after=20,
+        rf"became|ended up) )?(?:(?:at all|in any way|remotely) )?{_HURT}\b", before=70, after=110, start=True,
     ),
     branch(
         "vague",
-        "offended|upset|hurt|bothered|annoyed|inconvenienced|confused|affected|disappointed & if",
+        "if & offended|upset|hurt|bothered|annoyed|inconvenienced|confused|affected|disappointed",
         rf"\bif (?:I|we|this|that|it|my \w+|our \w+) (?:have |has |may have |might have )?(?:offended|upset|hurt|"
-        rf"bothered|annoyed|inconvenienced|confused|affected|disappointed) (?:you|{_PEOPLE})\b", before=50, after=40,
+        rf"bothered|annoyed|inconvenienced|confused|affected|disappointed) (?:you|{_PEOPLE})\b", after=90, start=True,
     ),
     # to everyone who may have been affected
     branch(
@@ -814,9 +814,9 @@ _EXCUSE = Branches(
     # technology
     branch(
         "technology",
-        "computer|laptop|pc|mac|machine|phone|internet|wi|wifi|connection|vpn|email|mail|inbox|printer|alarm|"
+        "my|the & computer|laptop|pc|mac|machine|phone|internet|wi|wifi|connection|vpn|email|mail|inbox|printer|alarm|"
         "calendar|headset|mic|microphone|camera|battery|charger|power|drive|file|files|broadband|router|photocopier|"
-        "copier|scanner & my|the",
+        "copier|scanner",
         r"\b(?:my (?:computer|laptop|pc|mac|machine|phone|internet|wi-?fi|connection|vpn|e-?mail|inbox|printer|alarm|"
         r"calendar|headset|mic|microphone|camera|battery|charger|power|hard drive|files?|broadband|router)|"
         r"the (?:printer|photocopier|copier|scanner|alarm)) (?:(?:had|has|just|suddenly|kept|then|also) )?"
@@ -824,7 +824,7 @@ _EXCUSE = Branches(
         r"broke|broken|froze|frozen|fail\w*|went (?:down|off|offline|dead|flat)|was (?:down|dead|broken|flat|offline)|"
         r"stopped \w+|(?:didn't|did not|wouldn't|would not|won't|couldn't|could not|refused to|wasn't|was not) \w+|"
         r"cut out|dropped|glitch\w*|ran out|(?:got )?corrupt\w*|acted up|was acting up|decided to|restart\w*|"
-        r"reboot\w*|updat\w*|jammed|wiped|disconnected|overheat\w*|gave up)\b", before=20, after=100,
+        r"reboot\w*|updat\w*|jammed|wiped|disconnected|overheat\w*|gave up)\b", before=16, after=100, start=True,
     ),
     branch(
         "technology",
@@ -1299,7 +1299,7 @@ _OWNERSHIP = Branches(
         r"handed|delivered|was late|were late|was the one|am responsible|was responsible|"
         r"take (?:full |complete |total |sole )?responsibility|own (?:this|that|it|the mistake|my mistake)|"
         r"accept (?:full |complete |total )?(?:responsibility|the blame|blame)|slipped up|blew it|dropped the ball|"
-        r"gave you (?:the )?wrong)\b|\bI(?:'m| am) (?:late|responsible|to blame)\b", after=70, start=True),
+        r"gave you (?:the )?wrong)\b|\bI(?:'m| am) (?:late|responsible|to blame)\b", before=25, after=70, start=True),
     branch(
         "ownership",
         "i|we & wrong|mis*",
@@ -1330,8 +1330,9 @@ _IMPACT = Branches(
         "impact",
         "meant|means|forced|left|put|cost|caused|made|kept|created|added|ruined|wasted|delayed|disrupted|affected|hurt|"
         "embarrassed & you|your",
-        r"\b(?:this|that|it|which|my \w+) (?:has )?(?:meant|means|forced|left|put|cost|caused|made|kept|created|added|"
-        r"ruined|wasted|delayed|disrupted|affected|hurt|embarrassed) (?:you|your)\b", before=35, after=20,
+        # Only whether it is there matters, so what comes before the verb is a look-behind and the verb anchors it.
+        r"(?<=\b(?:this|that|it|which|my \w+) (?:has )?)(?:meant|means|forced|left|put|cost|caused|made|kept|created|"
+        r"added|ruined|wasted|delayed|disrupted|affected|hurt|embarrassed) (?:you|your)\b", before=16, after=30, start=True,
     ),
     branch(
         "impact",
@@ -1379,15 +1380,30 @@ _AMENDS_VERBS = (
     r"sort(?:ed|ing)? (?:it|this|that) out)"
 )
 # A remedy that has been or will be given ("a refund has been issued", "I've credited you"), not one refused.
-REMEDY_GIVEN = branch(
-    "remedy",
-    "refund|credit|voucher|discount|replacement|reimbursement|compensation|goodwill",
-    r"\b(?:a|your|the|full|partial|an|this) (?:full |partial |extra |additional )?(?:refund|credit|voucher|discount|"
-    r"replacement|reimbursement|compensation|goodwill (?:payment|gesture|credit)) (?:has been|have been|was|is|will|"
-    r"should|ships|arrives|goes|went|of|for|is on)\b|"
-    r"\b(?:issued|processed|sent|approved|arranged|applied|added|booked|dispatched|shipped|ordered|given|offered|"
-    r"raised|started|initiated) (?:you )?(?:a |the |your |an )?(?:full |partial |extra )?(?:refund|credit|voucher|"
-    r"discount|replacement|reimbursement|compensation)\b", before=45, after=35,
+_REMEDY_NOUNS = "refund|credit|voucher|discount|replacement|reimbursement|compensation"
+# A remedy that has been or will be given ("a refund has been issued", "I've credited you"), not one refused. Only
+# whether one is there matters (amends, deflection), so the determiner is looked for behind the noun, and each
+# wording is tried only where the noun or the verb occurs.
+REMEDY_GIVEN: tuple[Branch, ...] = (
+    branch(
+        "remedy",
+        _REMEDY_NOUNS + "|goodwill",
+        r"(?<=\b(?:a|your|the|full|partial|an|this) (?:full |partial |extra |additional )?)(?:refund|credit|voucher|"
+        r"discount|replacement|reimbursement|compensation|goodwill (?:payment|gesture|credit)) (?:has been|have been|was|"
+        r"is|will|should|ships|arrives|goes|went|of|for|is on)\b",
+        after=60,
+        start=True,
+    ),
+    branch(
+        "remedy",
+        "issued|processed|sent|approved|arranged|applied|added|booked|dispatched|shipped|ordered|given|offered|raised|"
+        f"started|initiated & {_REMEDY_NOUNS}",
+        r"\b(?:issued|processed|sent|approved|arranged|applied|added|booked|dispatched|shipped|ordered|given|offered|"
+        r"raised|started|initiated) (?:you )?(?:a |the |your |an )?(?:full |partial |extra )?(?:refund|credit|voucher|"
+        r"discount|replacement|reimbursement|compensation)\b",
+        before=30, after=60,
+        start=True,
+    ),
 )
 _AMENDS = Branches(
     branch("amends", "let & me", r"\blet me\b(?! know\b)", after=20, start=True),
@@ -1407,7 +1423,7 @@ _AMENDS = Branches(
         r"\b(?:I|we)(?:'ll| will| can| could| would like to|'d like to| am going to|'m going to| are going to|"
         r"'re going to| have|'ve| already| just| now|'m| am| are|'re| would be happy to|'d be happy to|'m happy to|"
         r" am happy to)? (?:(?:happily|gladly|personally|also|already|now|immediately|right away|gone ahead and) )?"
-        rf"{_AMENDS_VERBS}\b", after=100, start=True),
+        rf"{_AMENDS_VERBS}\b", before=50, after=100, start=True),
     # a concrete delivery promised now ("I'll send the file today") also puts things right
     branch(
         "amends",
@@ -1416,8 +1432,8 @@ _AMENDS = Branches(
         r"\b(?:I|we)(?:'ll| will| can| am going to|'m going to| are going to|'re going to|'m| am|'re| are) "
         r"(?:(?:personally|also|now|immediately|right away|happily|gladly) )?(?:send(?:ing)?|deliver(?:ing)?|"
         r"shar(?:e|ing)|post(?:ing)?|bring(?:ing)?|get(?:ting)? (?:it|this|that|the \w+|you)|updat(?:e|ing)|"
-        r"rework(?:ing)?|rerun(?:ning)?|re-run(?:ning)?|arrang(?:e|ing)|book(?:ing)?|call(?:ing)? you)\b", after=80, start=True),
-    REMEDY_GIVEN,
+        r"rework(?:ing)?|rerun(?:ning)?|re-run(?:ning)?|arrang(?:e|ing)|book(?:ing)?|call(?:ing)? you)\b", before=45, after=80, start=True),
+    *REMEDY_GIVEN,
     branch(
         "amends",
         "corrected|updated|fixed|revised|amended & version|copy|file|invoice|report|figures|numbers|document|"
@@ -1450,7 +1466,7 @@ _COMMITMENT = Branches(
         "i|we & always|sure|ensure|double|start|stop|set|change|put|add|added|commit",
         r"\b(?:I|we)(?:'ll| will| am going to|'m going to| are going to|'re going to)? (?:always|make sure|ensure|"
         r"be sure to|double-check|start|stop|set (?:up )?(?:a |an )?(?:reminder|alert|alarm|check)|change how|"
-        r"change the way|put in place|add(?:ed)? (?:a |an )?(?:check|step|reminder|review|test)|commit to)\b", after=80, start=True),
+        r"change the way|put in place|add(?:ed)? (?:a |an )?(?:check|step|reminder|review|test)|commit to)\b", before=40, after=80, start=True),
     branch(
         "commitment",
         "set|added|put|created|changed|introduced|started|blocked|learned|learnt|fixed|automated|prevent|avoid",

@@ -10,7 +10,9 @@ import regex
 
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
 from checks.scan import (
+    AnchoredSet,
     ScanText,
+    anchored,
     anchor_offsets,
     greeting_floor,
     keyword_anchored,
@@ -140,38 +142,96 @@ _BLAME_VERBS = (
 _ADVERBS = r"(?:accidentally|apparently|also|just|then|simply|somehow|mistakenly|unfortunately|again|already|obviously|clearly|probably)"
 _CAP_WORD = r"\p{Lu}\p{Ll}{1,20}(?:['’-]\p{L}\p{Ll}{1,20})?"
 
+# A capitalised word standing on its own: not glued to a word, an apostrophe, a dot or a hyphen before it.
+_NAME_START = r"(?<![\w'’.-])"
+# Names that are not on the roster or in the headers count only in wording that makes the person the author of the
+# mistake ("Hamid failed to rotate the keys"), not where a name merely sits next to an ordinary verb.
+_MISTAKE_VERBS = (
+    r"forgot|(?:has|had)\s+forgotten|broke|(?:has|had)\s+broken|deleted|(?:has|had)\s+deleted|missed|"
+    r"(?:has|had)\s+missed|failed\s+to|neglected\s+to|pushed|caused|messed\s+up|screwed\s+up|botched|"
+    r"dropped\s+the\s+ball|(?:was|were)\s+supposed\s+to|overwrote|(?:has|had)\s+overwritten|misconfigured|mistyped|"
+    r"wiped|overlooked|ran\s+the\s+wrong|sent\s+the\s+wrong|made\s+(?:a|an|the)\s+(?:\w+\s+)?(?:mistake|error)|"
+    r"(?:is|was)\s+(?:responsible|to\s+blame|at\s+fault)|(?:wasn['’]t|was\s+not)\s+(?:careful|paying\s+attention)|"
+    r"should\s+have\s+(?:caught|noticed|checked|tested|seen|verified|spotted|reviewed)|"
+    r"(?:accidentally|mistakenly|wrongly|carelessly)\s+[a-z]+|"
+    # an omission: "didn't back up", "never renewed"; not a state of mind ("didn't know", "never liked")
+    r"(?:did\s*n['’]?t|did\s+not|had\s+not|had\s*n['’]t|never)\s+(?!(?:know|knew|have|had|like|love|want|think|believe|"
+    r"get|qualify|need|mean|seem|care|say|feel|see|understand|agree|expect|realise|realize|hear|mind|wish|intend|"
+    r"happen|happened|exist|matter|bother|been|be|heard|seen|thought|liked|wanted|got)\b)[a-z]+"
+)
 # "<Name> forgot ...", "<First> <Last> deleted ..."
 _NAME_THEN_VERB = regex.compile(
-    rf"(?P<name>{_CAP_WORD}(?:\s{_CAP_WORD})?)(?:\s+{_ADVERBS}){{0,2}}\s+(?P<verb>{_BLAME_VERBS})(?!\w)"
+    rf"{_NAME_START}(?P<name>{_CAP_WORD}(?:\s{_CAP_WORD})?)(?:\s+{_ADVERBS}){{0,2}}\s+(?P<verb>{_MISTAKE_VERBS})(?!\w)"
 )
-# "<Name>'s mistake", "<Name>'s config change"
+# "<Name>'s typo", "<Name>'s config change" (the latter only where the sentence reports a problem)
+_MISTAKE_NOUNS = frozenset("mistake error fault typo oversight slip blunder screw-up screwup mess bug".split())
 _POSSESSIVE_NOUNS = (
     r"mistake|error|fault|change|changes|commit|typo|script|deploy|deployment|push|merge|config|configuration|bug|"
     r"oversight|code|update|query|migration|patch|slip|blunder|screw-?up|mess|decision|release|pull\s+request|"
-    r"PR|fix|edit|rule|setting|settings|upload|import|export|test|review|approval|call|responsibility"
+    r"PR|fix|hotfix|edit|rule|setting|settings|upload|import|export|test|review|approval|call|responsibility"
 )
 _NAME_POSSESSIVE = regex.compile(
-    rf"(?P<name>{_CAP_WORD})['’]s?\s+(?:[a-z][\w-]{{0,20}}\s+){{0,2}}?(?P<noun>{_POSSESSIVE_NOUNS})(?!\w)"
+    rf"{_NAME_START}(?P<name>{_CAP_WORD})['’]s?\s+(?:[a-z][\w-]{{0,20}}\s+){{0,2}}?(?P<noun>{_POSSESSIVE_NOUNS})(?!\w)"
 )
 # "thanks to <Name>", "because <Name>", "blame <Name>", "caused by <Name>"
 _TRIGGER_THEN_NAME = regex.compile(
     r"(?P<trigger>(?i:thanks\s+to|because(?:\s+of)?|due\s+to|blame[ds]?(?:\s+(?:it|this|that))?(?:\s+on)?|"
     r"caused\s+by|introduced\s+by|broken\s+by|deleted\s+by|pushed\s+by|made\s+by|done\s+by|"
     r"(?:the\s+)?fault\s+of|(?:the\s+)?mistake\s+of|courtesy\s+of))\s+"
-    rf"(?P<name>{_CAP_WORD})(?P<possessive>['’]s)?(?!\w)"
+    rf"(?P<name>{_CAP_WORD})(?P<possessive>['’]s)?(?![\w-])"
 )
+# Triggers that blame on their own, and those that only do where the sentence reports a problem.
+_BLAMING_TRIGGERS = ("blame", "caused", "introduced", "broken", "deleted", "pushed", "fault", "the fault", "mistake",
+                     "the mistake")
 # Words of the patterns above; a text without any of them cannot hold a name in blame wording.
 _CONTEXT_KEYWORDS = (
     "forgot", "forgotten", "missed", "broke", "broken", "deleted", "pushed", "didn", "didnt", "did", "never", "failed",
     "supposed", "caused", "messed", "screwed", "dropped", "overlooked", "neglected", "overwrote", "overwritten",
-    "misconfigured", "mistyped", "ignored", "skipped", "botched", "wiped", "removed", "wrong", "approved",
-    "merged", "deployed", "shipped", "mistake", "error", "change", "responsible", "blame", "blamed", "blames", "fault",
-    "should", "careful", "attention", "accidentally", "mistakenly", "wrongly", "carelessly", "thanks",
-    "because", "due", "courtesy", "introduced", "made", "done",
+    "misconfigured", "mistyped", "botched", "wiped", "wrong", "mistake", "error", "responsible", "blame", "blamed",
+    "blames", "fault", "should", "careful", "attention", "accidentally", "mistakenly", "wrongly", "carelessly",
+    "thanks", "because", "due", "courtesy", "introduced", "made", "done", "had", "hadn",
 )
 _POSSESSIVE_MARKS = ("'s", "’s", "s'", "s’")
-# "It was Lucas who ...", "It's Lucas that ..."
-_IT_WAS_NAME = regex.compile(rf"(?i:it\s+was|it['’]s|that\s+was)\s+(?P<name>{_CAP_WORD})\s+(?i:who|that)(?!\w)")
+# "It was Lucas who deleted ...", "It's Lucas that broke ..."
+_IT_WAS_NAME = regex.compile(
+    rf"(?i:it\s+was|it['’]s|that\s+was)\s+(?P<name>{_CAP_WORD})\s+(?i:who|that)(?:\s+{_ADVERBS}){{0,2}}\s+"
+    rf"(?:{_MISTAKE_VERBS})(?!\w)"
+)
+# What makes a sentence report a problem, so that "because Ingrid re-ran the import" in it reads as blame.
+_PROBLEM = regex.compile(
+    r"(?i)(?<!\w)(?:broke|broken|break|breaks|crash\w*|fail\w*|outage|down|twice|duplicat\w*|wrong|lost|delet\w*|"
+    r"missing|missed|errors?|bugs?|corrupt\w*|delay\w*|late|stuck|overwr\w+|wiped|again|mistakes?|problems?|"
+    r"issues?|incident|oops|by\s+mistake|instead\s+of|forgot\w*|double|leaked|exposed|expired|bounced|wrongly|"
+    r"accidentally)(?!\w)"
+)
+# Right after a name: something that person did ("re-ran the import", "has changed"), in the past tense.
+_PAST_ACTION_AFTER = regex.compile(
+    r"\s+(?:(?:has|had|just|also|then|accidentally|apparently|somehow|already)\s+){0,2}"
+    r"(?:[a-z][a-z-]*ed|re-?ran|ran|sent|broke|wrote|took|made|put|set|left|let|cut|shut|hit|lost|gave|forgot|kept|built|"
+    r"spent|brought|bought|chose|found|held|told|did|got|overrode|overwrote|froze|undid|rewrote|reset)(?![\w-])"
+)
+# Capitalised words that name a country, a people or a language: "blame America", "the Irish", "in German".
+PLACE_AND_PEOPLE_WORDS: frozenset[str] = frozenset(
+    """
+    america american americans africa african europe european europeans asia asian australia australian britain
+    british england english scotland scottish wales welsh ireland irish canada canadian mexico mexican brazil
+    brazilian argentina china chinese japan japanese korea korean india indian pakistan russia russian ukraine
+    ukrainian germany german germans deutschland france french spain spanish portugal portuguese italy italian
+    italians netherlands dutch holland belgium belgian sweden swedish norway norwegian denmark danish finland
+    finnish poland polish czech austria austrian switzerland swiss greece greek turkey turkish israel israeli
+    iran iranian iraq iraqi egypt egyptian nigeria kenya texas california london paris berlin washington
+    latin arabic hindi hebrew mandarin cantonese
+    """.split()
+)
+# Titles that mark the following word as a surname of someone in the news, not a colleague's first name.
+_TITLES = frozenset("mr mrs ms dr prof sen senator gov governor rep president judge general gen col capt lord sir "
+                    "king queen pope saint st".split())
+# "On Tuesday, Robert Elz wrote:" -- whose words are quoted; names in them are attributions, not blame.
+_ATTRIBUTION = regex.compile(
+    r"(?m)^[^\n]{0,80}?(?P<who>\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,3})[ \t]*(?:\([^\n)]{0,80}\)|<[^\n>]{0,80}>)?"
+    r"[ \t]*(?:wrote|writes|said)[ \t]*:[ \t]*$"
+)
+_ATTRIBUTIONS = keyword_anchored(_ATTRIBUTION, ("wrote", "writes", "said"), 260, 20)
 # Right after a name: the blame phrase that makes it part of the excerpt.
 _AFTER_NAME = regex.compile(rf"(?:['’]s)?(?:\s+{_ADVERBS}){{0,2}}\s+(?:{_BLAME_VERBS})(?!\w)")
 _BEFORE_NAME = regex.compile(
@@ -537,32 +597,110 @@ def _names_in_blame_context(scan: ScanText) -> Iterable[tuple[int, int]]:
     text = scan.text
     verb_offsets = scan.offsets(_CONTEXT_KEYWORDS)
     possessive_offsets = anchor_offsets(text, _POSSESSIVE_MARKS) if scan.has("s") else []
+    attributed = _attributed_names(scan)
     # Windows sized to each pattern: the name comes before a verb, around an "'s", or after a trigger.
     for pattern, offsets, before, after in (
         (_NAME_THEN_VERB, verb_offsets, 60, 45),
         (_NAME_POSSESSIVE, possessive_offsets, 25, 60),
         (_TRIGGER_THEN_NAME, verb_offsets, 25, 50),
-        (_IT_WAS_NAME, scan.offsets(("who",)), 40, 10),
+        (_IT_WAS_NAME, scan.offsets(("who", "that")), 40, 60),
     ):
         for match in matches_near(text, pattern, offsets, before=before, after=after):
             name_start = match.start("name")
-            words = list(regex.finditer(r"\S+", match.group("name")))
+            words = list(_TOKEN.finditer(match.group("name")))
             # "Yesterday Priya forgot": leading openers are not part of the name; "Google Calendar deleted":
             # a product or team word makes the whole phrase a thing.
-            while words and words[0].group().lower() in OPENER_WORDS:
+            while words and _bare(words[0].group()) in OPENER_WORDS:
                 words.pop(0)
             if not words or not all(_looks_like_first_name(w.group()) for w in words):
                 continue
             start, end = name_start + words[0].start(), name_start + words[-1].end()
-            if _preceded_by_determiner(text, start) or _gratitude(text, match):
+            if _not_a_colleague(text, start, end, attributed, match.start()) or not _blames(scan, match):
                 continue
             yield start, end
 
 
-def _gratitude(text: str, match: regex.Match[str]) -> bool:
-    """ "Thanks to Ana for the quick rollback" thanks a person; it does not blame them."""
-    trigger = match.groupdict().get("trigger") or ""
-    return trigger.lower().startswith("thanks") and text[match.end() : match.end() + 5].lower().startswith(" for ")
+_TOKEN = regex.compile(r"\S+")
+
+
+def _bare(word: str) -> str:
+    """A word in lower case without a contraction or possessive ("We've" -> "we", "Chris'" -> "chris")."""
+    return regex.split(r"['’]", word.lower(), maxsplit=1)[0]
+
+
+def _not_a_colleague(text: str, start: int, end: int, attributed: frozenset[str], wording_start: int) -> bool:
+    """A capitalised word in blame wording that is not a colleague's first name: a thing after a determiner ("the
+    Jenkins job"), a country or a people ("blame America"), a public figure after a title ("Mr. Bush"), the second
+    word of a longer proper name ("the F.C.C. Grinch"), or the author of a quoted message ("Robert Elz wrote:")."""
+    if _preceded_by_determiner(text, start):
+        return True
+    words = [_bare(word) for word in text[start:end].split()]
+    if any(word in PLACE_AND_PEOPLE_WORDS or word in _TITLES for word in words):
+        return True
+    before = text[max(0, start - 24) : start]
+    previous = before.split()[-1] if before.split() else ""
+    if previous.rstrip(".").lower() in _TITLES:
+        return True
+    # (a word before the name inside the blame wording, "Blame Piotr", is the wording itself)
+    if (
+        start == wording_start
+        and previous
+        and previous[0].isupper()
+        and _bare(previous.strip("\"'“(")) not in OPENER_WORDS
+        and not _ends_sentence(before)
+    ):
+        return True
+    following = regex.match(r"[ \t]+(\p{Lu}[\p{L}'’-]+)", text[end : end + 40])
+    names = set(words) | ({_bare(following.group(1))} if following else set())
+    return bool(attributed) and not names.isdisjoint(attributed)
+
+
+def _ends_sentence(before: str) -> bool:
+    """Whether `before` (the text up to a word) ends with a sentence end, a line break or a bracket."""
+    stripped = before.rstrip(" \t")
+    return not stripped or stripped[-1] in ".!?:;\n(\"“'‘-–—*•"
+
+
+def _attributed_names(scan: ScanText) -> frozenset[str]:
+    """Lower-case words of the names on attribution lines ("Robert Elz wrote:"), remembered per text."""
+    key = ("blame", "attributed")
+    found = scan.memo.get(key)
+    if found is None:
+        names: set[str] = set()
+        if scan.has("wrote") or scan.has("writes") or scan.has("said"):
+            for line in scan.matches(_ATTRIBUTIONS):
+                names.update(_bare(word) for word in line.group("who").split())
+        found = scan.memo[key] = frozenset(names)
+    return found  # type: ignore[return-value]
+
+
+def _blames(scan: ScanText, match: regex.Match[str]) -> bool:
+    """Whether the wording around a name that is nobody's known name makes that person the author of a mistake."""
+    text = scan.text
+    groups = match.groupdict()
+    if groups.get("verb") is not None or match.re is _IT_WAS_NAME:
+        return True  # the name is the subject of a mistake verb
+    sentence_start, sentence_end = sentence_around(text, match.start(), match.end())
+    after_name = text[match.end() : sentence_end]
+    if groups.get("noun") is not None:
+        # "Teodor's typo" blames on its own; "Kofi's change" only in a sentence that reports a problem.
+        if groups["noun"].lower() in _MISTAKE_NOUNS:
+            return True
+        return _PROBLEM.search(text, sentence_start, sentence_end) is not None
+    trigger = " ".join(groups["trigger"].lower().split())
+    if trigger.startswith(_BLAMING_TRIGGERS):
+        return True
+    # "thanks to", "because", "due to", "courtesy of", "made by": gratitude or a plain reason unless the person's
+    # action is followed by a problem ("thanks to Kofi's change, the build broke") and nobody is being thanked
+    # ("thanks to Greta and Omar for the notes").
+    clause = regex.split(r"[.;!?]", after_name, maxsplit=1)[0]
+    if regex.search(r"(?i)(?<!\w)for(?!\w)", clause.split(",")[0] if groups.get("possessive") else clause):
+        return False
+    if trigger.startswith(("because", "due")) and not (
+        groups.get("possessive") or _PAST_ACTION_AFTER.match(text, match.end(), min(len(text), match.end() + 60))
+    ):
+        return False  # "because Bronson is ..." gives a reason; "because Ingrid re-ran ..." names an action
+    return _PROBLEM.search(text, sentence_start, sentence_end) is not None
 
 
 def _preceded_by_determiner(text: str, start: int) -> bool:
@@ -571,35 +709,44 @@ def _preceded_by_determiner(text: str, start: int) -> bool:
     return bool(before) and before[-1] in ("the", "a", "an", "our", "their", "this", "that", "your", "its", "my", "every", "each", "some")
 
 
-_SELF_BLAME = regex.compile(
-    r"(?<!\w)(?:"
-    r"(?<!\bnot\s)(?<!n['’]t\s)(?:(?:all|entirely|totally|completely|wholly)\s+)?my\s+(?:own\s+)?(?:fault|mistake|error|bad|oversight|blunder|"
-    r"screw-?\s?up|doing|responsibility)"
-    r"|i\s+(?:take|accept|bear|assume|own)\s+(?:full\s+|complete\s+|total\s+|sole\s+|all\s+(?:the\s+)?|personal\s+|the\s+)?"
-    r"(?:responsibility|blame)"
-    r"|i(?:['’]m|\s+am)\s+(?:fully\s+|entirely\s+|solely\s+|totally\s+|personally\s+|the\s+one\s+)?(?:to\s+blame|at\s+fault|"
-    r"responsible\s+for\s+(?:this|that|it|the\s+(?:mistake|error|outage|incident|problem|issue|mix-?up|confusion|failure|mess)))"
-    r"|i\s+(?:really\s+|totally\s+|completely\s+|badly\s+)?(?:messed|screwed|fouled|mucked)\s+(?:this\s+|it\s+|things\s+)?up"
-    r"|i\s+(?:really\s+)?(?:dropped\s+the\s+ball|blew\s+it|goofed|botched|fumbled)"
-    r"|i\s+made\s+(?:a|an)\s+(?:\w+\s+)?(?:mistake|error|blunder)"
-    r"|blame\s+(?:it\s+on\s+|this\s+on\s+)?me(?!\w)|the\s+blame\s+(?:is|lies|rests)\s+(?:\w+\s+)?(?:with\s+me|mine)"
-    r"|it\s+was\s+(?:me|i)\s+(?:who|that)|i(?:['’]m|\s+am|\s+was)\s+the\s+one\s+who"
-    r"|(?:that|this|it)(?:['’]s|\s+is|\s+was|\s+one\s+is)\s+(?:all\s+|entirely\s+|totally\s+|fully\s+)?on\s+me(?!\w)"
-    r"|i\s+should\s+have\s+(?:caught|noticed|checked|tested|seen|known|verified|double-?checked|spotted|reviewed|"
-    r"been\s+more\s+careful)"
-    r"|i\s+(?:accidentally|mistakenly|carelessly|wrongly|inadvertently)\s+[a-z]+"
-    r"|i\s+(?:forgot|failed|neglected)\s+to\s+[a-z]+"
-    r"|i\s+(?:overlooked|caused|broke)(?!\w)"
-    r")",
-    regex.IGNORECASE,
-)
-_SELF_BLAME_KEYWORDS = (
-    "fault", "mistake", "error", "bad", "oversight", "blunder", "screw", "screwup", "doing", "responsibility",
-    "responsible", "blame", "messed", "screwed", "fouled", "mucked", "ball", "blew", "goofed", "botched", "fumbled",
-    "me", "one", "should", "accidentally", "mistakenly", "carelessly", "wrongly", "inadvertently", "forgot",
-    "failed", "neglected", "overlooked", "caused", "broke",
-)
-_SELF_BLAMES = keyword_anchored(_SELF_BLAME, _SELF_BLAME_KEYWORDS, 45, 90)
+def _self_blame(source: str) -> regex.Pattern[str]:
+    return regex.compile(r"(?<!\w)(?:" + source + r")", regex.IGNORECASE)
+
+
+# Ways of taking the blame personally, each tried only where its first word occurs and a word it needs follows.
+_SELF_BLAMES = AnchoredSet((
+    anchored(_self_blame(
+        r"(?<!\bnot\s)(?<!n['’]t\s)(?:(?:all|entirely|totally|completely|wholly)\s+)?my\s+(?:own\s+)?(?:fault|mistake|"
+        r"error|bad|oversight|blunder|screw-?\s?up|doing|responsibility)"
+    ), "all|entirely|totally|completely|wholly|my & fault|mistake|error|bad|oversight|blunder|screw|screwup|doing|"
+       "responsibility", before=25, after=70, start=True),
+    anchored(_self_blame(
+        r"i\s+(?:take|accept|bear|assume|own)\s+(?:full\s+|complete\s+|total\s+|sole\s+|all\s+(?:the\s+)?|personal\s+|"
+        r"the\s+)?(?:responsibility|blame)"
+        r"|i(?:['’]m|\s+am)\s+(?:fully\s+|entirely\s+|solely\s+|totally\s+|personally\s+|the\s+one\s+)?(?:to\s+blame|"
+        r"at\s+fault|responsible\s+for\s+(?:this|that|it|the\s+(?:mistake|error|outage|incident|problem|issue|mix-?up|"
+        r"confusion|failure|mess)))"
+        r"|i\s+(?:really\s+|totally\s+|completely\s+|badly\s+)?(?:messed|screwed|fouled|mucked)\s+(?:this\s+|it\s+|"
+        r"things\s+)?up"
+        r"|i\s+(?:really\s+)?(?:dropped\s+the\s+ball|blew\s+it|goofed|botched|fumbled)"
+        r"|i\s+made\s+(?:a|an)\s+(?:\w+\s+)?(?:mistake|error|blunder)"
+        r"|i(?:['’]m|\s+am|\s+was)\s+the\s+one\s+who"
+        r"|i\s+should\s+have\s+(?:caught|noticed|checked|tested|seen|known|verified|double-?checked|spotted|reviewed|"
+        r"been\s+more\s+careful)"
+        r"|i\s+(?:accidentally|mistakenly|carelessly|wrongly|inadvertently)\s+[a-z]+"
+        r"|i\s+(?:forgot|failed|neglected)\s+to\s+[a-z]+"
+        r"|i\s+(?:overlooked|caused|broke)(?!\w)"
+    ), "i & responsibility|blame|fault|responsible|messed|screwed|fouled|mucked|dropped|blew|goofed|botched|fumbled|made|"
+       "one|should|accidentally|mistakenly|carelessly|wrongly|inadvertently|forgot|failed|neglected|overlooked|caused|"
+       "broke", before=25, after=90, start=True),
+    anchored(_self_blame(r"blame\s+(?:it\s+on\s+|this\s+on\s+)?me(?!\w)"), "blame & me", after=30, start=True),
+    anchored(_self_blame(r"the\s+blame\s+(?:is|lies|rests)\s+(?:\w+\s+)?(?:with\s+me|mine)"), "the & blame", before=6, after=60,
+             start=True),
+    anchored(_self_blame(r"it\s+was\s+(?:me|i)\s+(?:who|that)"), "it & was", before=5, after=30, start=True),
+    anchored(_self_blame(
+        r"(?:that|this|it)(?:['’]s|\s+is|\s+was|\s+one\s+is)\s+(?:all\s+|entirely\s+|totally\s+|fully\s+)?on\s+me(?!\w)"
+    ), "that|this|it & me", before=30, after=45, start=True),
+))
 _SELF_BLAME_MESSAGE = (
     "The sender takes the blame personally in a message to a whole group. A public notice works best when it sticks "
     "to neutral facts: one person shouldering the fault in front of everyone makes the story about them. Unless the "
@@ -625,7 +772,7 @@ class PublicSelfBlame:
             return
         index = prepare(text).index
         scan = prepare(text)
-        hits = list(scan.matches(_SELF_BLAMES))
+        hits = list(scan.merged_matches(_SELF_BLAMES))
         hits += phrase_matches(scan, message.team.rule(self.id).extra_phrases)
         reported = 0
         last_end = -1

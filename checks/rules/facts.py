@@ -269,10 +269,10 @@ def _request(source: str) -> regex.Pattern[str]:
 # Ways of asking for budget, people or approval, each tried only where its first word occurs; the earliest
 # match is the request (at one place, the earlier entry wins).
 _REQUESTS = AnchoredSet((
-    anchored(_request(r"(?:we|i)" + _REQUEST_VERB + _GAP + _RESOURCE), f"we|i & {_REQUEST_VERB_WORDS}", after=240,
-             start=True),
-    anchored(_request(r"(?:the|our)\s+team" + _REQUEST_VERB + _GAP + _RESOURCE), f"team & {_REQUEST_VERB_WORDS}",
-             before=8, after=240),
+    anchored(_request(r"(?:we|i)" + _REQUEST_VERB + _GAP + _RESOURCE), f"we|i & {_REQUEST_VERB_WORDS}", before=30,
+             after=240, start=True),
+    anchored(_request(r"(?:the|our)\s+team" + _REQUEST_VERB + _GAP + _RESOURCE),
+             f"the|our & team & {_REQUEST_VERB_WORDS}", before=6, after=240, start=True),
     anchored(_request(r"(?:requesting|request\s+for|asking\s+for|seeking|looking\s+for)" + _GAP + _RESOURCE),
              "requesting|request|asking|seeking|looking", after=220, start=True),
     anchored(_request(

@@ -170,7 +170,7 @@ _SYMPATHY = Branches(
         "i|so|very|really|sorry & hear|feel|sympathise|sympathize|empathise|empathize|sorry",
         r"\bI (?:hear|feel) you\b|\bI (?:sympathi[sz]e|empathi[sz]e)\b|"
         r"\b(?:I(?:'m| am) )?(?:so |very |really )?sorry (?:to hear|you(?:'re| are) (?:going through|dealing with|"
-        r"having))\b", after=60, start=True),
+        r"having))\b", before=25, after=60, start=True),
 )
 # What an "I understand how ..." must be about, within the same clause, to count as sympathy.
 _FEELING = rule_pattern(
@@ -184,14 +184,23 @@ _ACTION = Branches(
            r"\bI've gone ahead\b", after=30, start=True),
     branch(
         "action",
-        "i|we & escalat*|raise|raised|raising|file|filed|filing|open|opened|opening|issue|issued|issuing|process|"
-        "processed|processing|cancel*|call|called|calling|phon*|email|emailed|emailing|contact*|follow|followed|"
-        "following|check|checked|checking|look|looked|looking|investigat*|update|updated|updating|expedit*|arrang*|book|"
-        "booked|booking|schedul*|assign*|sort|sorted|sorting|resolv*|send|sent|sending|ship|shipped|shipping|refund*|"
-        "fix|fixed|fixing|replac*|credit*|reimburs*|compensat*|waiv*|rebook*|reschedul*|correct*|restor*|reset*|"
-        "reactivat*|upgrad*|apply|applied|add|added|adding|transfer*|handl*|take|took|make|cover*|pay|paid|redo|redid|"
-        "resen*|offer*|confirm*|get|ring|rang|chase|chased|push|pushed|flag|flagged|request|requested|submit*|"
-        "overrid*|approv*|authori*|start|started|starting",
+        "i|we & "
+        "escalate|escalated|escalates|escalating|escalation|raise|raised|raising|file|filed|filing|open|opened|"
+        "opening|issue|issued|issuing|process|processed|processing|cancel|cancels|cancelled|canceled|cancelling|"
+        "canceling|cancellation|call|called|calling|phone|phoned|phoning|email|emailed|emailing|contact|contacted|"
+        "contacting|follow|followed|following|check|checked|checking|look|looked|looking|investigate|investigated|"
+        "investigating|update|updated|updating|expedite|expedited|expediting|arrange|arranged|arranging|book|"
+        "booked|booking|schedule|scheduled|scheduling|assign|assigned|assigning|sort|sorted|sorting|resolve|"
+        "resolved|resolving|send|sent|sending|ship|shipped|shipping|refund|refunded|refunding|fix|fixed|fixing|"
+        "replace|replaced|replacing|replacement|credit|credited|crediting|reimburse|reimbursed|reimbursing|"
+        "compensate|compensated|compensating|waive|waived|waiving|rebook|rebooked|rebooking|reschedule|"
+        "rescheduled|rescheduling|correct|corrected|correcting|restore|restored|restoring|reset|resetting|"
+        "reactivate|reactivated|reactivating|upgrade|upgraded|upgrading|apply|applied|add|added|adding|transfer|"
+        "transferred|transferring|handle|handled|handling|take|took|make|cover|covered|covering|pay|paid|redo|"
+        "redid|resend|resent|resending|offer|offered|offering|confirm|confirmed|confirming|get|ring|rang|chase|"
+        "chased|push|pushed|flag|flagged|request|requested|submit|submitted|submitting|override|overridden|"
+        "overriding|overrode|approve|approved|approving|authorise|authorised|authorising|authorize|authorized|"
+        "authorizing|start|started|starting",
         r"\b(?:I|we)(?:'ll| will| shall| am going to|'m going to| are going to|'re going to| can|'ve| have| just|"
         r" already|'m| am|'re| are|'d like to| would like to)? (?:(?:personally|already|now|just|also|immediately|"
         r"gone ahead and|right away|today) )?(?:escalat\w*|rais(?:e|ed|ing)|fil(?:e|ed|ing)|open(?:ed|ing)?|"
@@ -203,8 +212,8 @@ _ACTION = Branches(
         r"add(?:ed|ing)?|transfer\w*|handl\w*|take care|took care|make (?:it|this|that) right|make up|cover\w*|"
         r"pa(?:y|id) for|redo|redid|resen[dt]\w*|offer\w*|confirm\w*|get back to you|ring|rang|chase|chased|"
         r"push(?:ed)?|flag(?:ged)?|request(?:ed)?|submit\w*|overrid\w*|approv\w*|authori[sz]\w*|"
-        r"start(?:ed|ing)? (?:on )?(?:yours|it|this|the|your|a))\b", after=90, start=True),
-    REMEDY_GIVEN,
+        r"start(?:ed|ing)? (?:on )?(?:yours|it|this|the|your|a))\b", before=50, after=90, start=True),
+    *REMEDY_GIVEN,
 )
 
 # Why each kind of deflection fails the customer (the finding's message).

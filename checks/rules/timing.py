@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Iterable, Iterator
 
 import regex
 
 from checks.dates import (
+    STARTING_WORDS,
     TimeExpression,
     add_working_days,
     find_time_expressions,
@@ -17,7 +17,16 @@ from checks.dates import (
     working_days_between,
 )
 from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.scan import ScanText, first_sentence, keyword_anchored, phrase_matches, prepare, sentence_around
+from checks.scan import (
+    AnchoredSet,
+    ScanText,
+    anchored,
+    first_sentence,
+    keyword_anchored,
+    phrase_matches,
+    prepare,
+    sentence_around,
+)
 from checks.text import make_finding, span_timeout
 
 # The longest gap, in working days, between a notice and the update it promises.
@@ -37,14 +46,6 @@ _UPDATE_WORDS = regex.compile(
     r"plan|circle\s+back|check\s+in|report\s+back|touch\s+base|(?:share|tell\s+you|say|send|have)\s+more|"
     r"more\s+to\s+follow|recommendation|assessment|investigation|outcome|results?)(?!\w)",
     regex.IGNORECASE,
-)
-_UPDATE_KEYWORDS = (
-    "update", "updates", "updated", "recommend", "recommends", "recommended", "recommending", "recommendation",
-    "recommendations", "fix", "fixes", "solution", "solutions", "proposal", "proposals", "propose", "proposed",
-    "information", "info", "details", "detail", "steps", "step", "report", "reports", "analysis", "review",
-    "findings", "root", "postmortem", "mortem", "retrospective", "news", "hear", "back", "know", "touch", "keep",
-    "follow", "follows", "followup", "write", "status", "summary", "plan", "circle", "check", "base", "more",
-    "assessment", "investigation", "outcome", "result", "results",
 )
 # Promises with no time in them.
 _VAGUE = regex.compile(
@@ -67,34 +68,65 @@ _FORWARD_BREAK = regex.compile(r";|,\s*(?:and|but)\b|\bbut\b|\band\s+(?:we|i|the
 _BACKWARD_BREAK = regex.compile(r";|\b(?:and|but)\b", regex.IGNORECASE)
 
 # A notice that already presents the remedy rather than saying when it will come.
-_SOLUTION = regex.compile(
-    r"(?<!\w)(?:"
-    r"(?:the|our|my|a)\s+(?:recommended\s+|proposed\s+|permanent\s+|long[\s-]term\s+|real\s+|actual\s+|final\s+)?"
-    r"(?:(?:fix|solution|remedy|workaround)\s+(?:is|was|will\s+be|would\s+be)|plan\s+(?:is|will\s+be)\s+to)(?!\w)"
-    r"|(?:fix|solution|workaround|remedy|recommendation|proposal|proposed\s+fix|recommended\s+fix|resolution)\s*:"
-    r"|(?:we|i)(?:['’]ve|\s+have)?\s+(?:already\s+|now\s+|just\s+)?(?:fixed|patched|solved|corrected)(?!\w)"
-    r"|(?:has|have)\s+(?:already\s+|now\s+)?been\s+(?:fixed|patched|solved|corrected)(?!\w)"
-    r"|(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+intend\s+to|\s+want\s+to)\s+"
-    r"(?:fix|solve|address|prevent|avoid)\s+(?:this|it|that|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:by|with)\s+[a-z]+ing(?!\w)"
-    r"|(?:we|i)\s+(?:strongly\s+|would\s+|therefore\s+)?(?:recommend|suggest|propose)(?!\w)"
-    r"|(?:our|my)\s+(?:recommendation|proposal|suggestion|plan)\s+(?:is|would\s+be)(?!\w)"
-    r"|here\s+is\s+(?:our|the|my)\s+(?:recommendation|proposal|plan|fix|solution)"
-    r"|(?:going\s+forward|from\s+now\s+on|in\s+(?:the\s+)?future|moving\s+forward)\s*,?\s+"
-    r"(?:we|i|all|every|each|the|our|any|no)(?!\w)"
-    r"|to\s+(?:prevent|avoid|stop)\s+(?:this|that|it|a\s+repeat|(?:a\s+)?recurrence|similar)[^.;!?\n]{0,50}?,?\s+"
-    r"(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+have|\s+are)(?!\w)"
-    r"|as\s+a\s+workaround"
-    r")",
-    regex.IGNORECASE,
+def _solution(source: str) -> regex.Pattern[str]:
+    return regex.compile(r"(?<!\w)(?:" + source + r")", regex.IGNORECASE)
+
+
+# A notice that already presents the remedy rather than saying when it will come: each wording is tried only
+# where its first word occurs and a word it needs follows.
+_SOLUTIONS = AnchoredSet((
+    anchored(_solution(
+        r"(?:the|our|my|a)\s+(?:recommended\s+|proposed\s+|permanent\s+|long[\s-]term\s+|real\s+|actual\s+|final\s+)?"
+        r"(?:(?:fix|solution|remedy|workaround)\s+(?:is|was|will\s+be|would\s+be)|plan\s+(?:is|will\s+be)\s+to)(?!\w)"
+    ), "the|our|my|a & fix|solution|remedy|workaround|plan", before=30, after=70, start=True),
+    anchored(_solution(
+        r"(?:fix|solution|workaround|remedy|recommendation|proposal|proposed\s+fix|recommended\s+fix|resolution)\s*:"
+    ), "fix|solution|workaround|remedy|recommendation|proposal|proposed|recommended|resolution", after=40, start=True),
+    anchored(_solution(
+        r"(?:we|i)(?:['’]ve|\s+have)?\s+(?:already\s+|now\s+|just\s+)?(?:fixed|patched|solved|corrected)(?!\w)"
+        r"|(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+intend\s+to|\s+want\s+to)\s+"
+        r"(?:fix|solve|address|prevent|avoid)\s+(?:this|it|that|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:by|with)\s+[a-z]+ing(?!\w)"
+        r"|(?:we|i)\s+(?:strongly\s+|would\s+|therefore\s+)?(?:recommend|suggest|propose)(?!\w)"
+    ), "we|i & fixed|patched|solved|corrected|fix|solve|address|prevent|avoid|recommend|suggest|propose", before=30, after=110,
+        start=True),
+    anchored(_solution(r"(?:has|have)\s+(?:already\s+|now\s+)?been\s+(?:fixed|patched|solved|corrected)(?!\w)"),
+             "has|have & fixed|patched|solved|corrected", before=20, after=45, start=True),
+    anchored(_solution(r"(?:our|my)\s+(?:recommendation|proposal|suggestion|plan)\s+(?:is|would\s+be)(?!\w)"),
+             "our|my & recommendation|proposal|suggestion|plan", before=8, after=45, start=True),
+    anchored(_solution(r"here\s+is\s+(?:our|the|my)\s+(?:recommendation|proposal|plan|fix|solution)"),
+             "here & recommendation|proposal|plan|fix|solution", before=20, after=45, start=True),
+    anchored(_solution(
+        r"(?:going\s+forward|from\s+now\s+on|in\s+(?:the\s+)?future|moving\s+forward)\s*,?\s+"
+        r"(?:we|i|all|every|each|the|our|any|no)(?!\w)"
+    ), "going|from|in|moving & forward|now|future", before=12, after=45, start=True),
+    anchored(_solution(
+        r"to\s+(?:prevent|avoid|stop)\s+(?:this|that|it|a\s+repeat|(?:a\s+)?recurrence|similar)[^.;!?\n]{0,50}?,?\s+"
+        r"(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+have|\s+are)(?!\w)"
+    ), "to & prevent|avoid|stop", before=4, after=140, start=True),
+    anchored(_solution(r"as\s+a\s+workaround"), "as & workaround", before=8, after=25, start=True),
+))
+_UPDATE_NOUNS = (
+    "update|updates|updated|recommend|recommends|recommended|recommending|recommendation|recommendations|fix|fixes|"
+    "solution|solutions|proposal|proposals|propose|proposed|information|info|detail|details|report|reports|"
+    "analysis|review|findings|postmortem|retrospective|news|status|summary|plan|assessment|investigation|"
+    "outcome|result|results|follows|followup"
 )
-_SOLUTION_KEYWORDS = (
-    "fix", "fixed", "solution", "remedy", "workaround", "plan", "recommend", "recommendation", "proposal", "suggestion",
-    "resolution", "patched", "solved", "corrected", "prevent", "avoid", "suggest", "propose", "forward", "now",
-    "future", "stop", "here",
+# Every update wording starts with one of the first group's words and has a word of the second within its first
+# 16 characters ("let you know", "in touch"), so it is only tried where such a pair occurs.
+_UPDATE_WORDINGS = anchored(
+    _UPDATE_WORDS,
+    f"{_UPDATE_NOUNS}|next|root|post|hear|get|back|let|know|in|keep|follow|write|circle|check|touch|share|tell|say|"
+    f"send|have|more & {_UPDATE_NOUNS}|steps|step|cause|mortem|from|back|you|know|more|touch|base|posted|informed|"
+    "updated|up|again|in|follow",
+    before=16,
+    after=50,
+    start=True,
 )
-_UPDATE_WORDINGS = keyword_anchored(_UPDATE_WORDS, _UPDATE_KEYWORDS, 12, 40)
 _VAGUE_WORDINGS = keyword_anchored(_VAGUE, _VAGUE_KEYWORDS, 30, 60)
-_SOLUTIONS = keyword_anchored(_SOLUTION, _SOLUTION_KEYWORDS, 30, 100)
+# Words a time expression can start with, as the prepared text's word set holds them, and a word that starts with a
+# digit (the atom look-behind, "(?<![\w:.])", is checked when an atom is tried).
+_STARTING_WORDS = frozenset(word.encode() for word in STARTING_WORDS)
+_DIGIT_START = regex.compile(r"(?<![\w:.])\d")
 # A clause that hands over the remedy later ("will be ready by Thursday", "we will share it on Wednesday").
 _DELIVERY = regex.compile(
     r"(?<!\w)(?:shar\w*|send\w*|sent|present\w*|propos\w*|circulat\w*|follow\w*|come|coming|ready|available|"
@@ -125,12 +157,6 @@ def _tied(text: str, word_start: int, word_end: int, expression: TimeExpression)
         return len(gap) <= MAX_PROMISE_GAP and _FORWARD_BREAK.search(gap) is None  # short: no timer needed
     gap = text[expression.end : word_start]
     return len(gap) <= MAX_PROMISE_GAP and _BACKWARD_BREAK.search(gap) is None
-
-
-@lru_cache(maxsize=512)
-def _times_in(window: str, reference: datetime, tz: str) -> tuple[TimeExpression, ...]:
-    """Time expressions of one stretch of text; cached because three rules read the same promises."""
-    return tuple(find_time_expressions(window, reference, tz))
 
 
 def promised_times(
@@ -172,21 +198,43 @@ def _word_promises(scan: ScanText, word: regex.Match[str], reference: datetime, 
     key = ("timing", "promises", word.start(), word.end(), reference, tz)
     promises = scan.memo.get(key)
     if promises is None:
-        promises = scan.memo[key] = tuple(_find_word_promises(scan.text, word, reference, tz))
+        promises = scan.memo[key] = tuple(_find_word_promises(scan, word, reference, tz))
     return promises  # type: ignore[return-value]
 
 
-def _find_word_promises(text: str, word: regex.Match[str], reference: datetime, tz: str) -> Iterator[Promise]:
+def _find_word_promises(scan: ScanText, word: regex.Match[str], reference: datetime, tz: str) -> Iterator[Promise]:
+    text = scan.text
     sentence_start, sentence_end = sentence_around(text, word.start(), word.end())
     if _FUTURE_CUE.search(text, sentence_start, sentence_end, timeout=span_timeout(sentence_start, sentence_end)) is None:
         return
-    # Only the stretch a promise can span around the wording is parsed for times.
+    # Only the stretch a promise can span around the wording is read for times.
     start = max(sentence_start, word.start() - MAX_PROMISE_GAP - 40)
     end = min(sentence_end, word.end() + MAX_PROMISE_GAP + 40)
-    for found in _times_in(text[start:end], reference, tz):
-        expression = TimeExpression(start + found.start, start + found.end, found.when)
-        if _tied(text, word.start(), word.end(), expression):
+    for expression in _sentence_times(scan, sentence_start, sentence_end, reference, tz):
+        if start <= expression.start and expression.end <= end and _tied(text, word.start(), word.end(), expression):
             yield Promise(word.start(), word.end(), expression)
+
+
+def _sentence_times(
+    scan: ScanText, start: int, end: int, reference: datetime, tz: str
+) -> tuple[TimeExpression, ...]:
+    """The time expressions of text[start:end] (a sentence), in text offsets; worked out once per sentence, and
+    tried only where a word that can start one occurs (found from the prepared text, not by reading it again)."""
+    key = ("timing", "times", start, end, reference, tz)
+    times = scan.memo.get(key)
+    if times is None:
+        text = scan.text
+        starts = [
+            (offset - start, name)
+            for name in (word.decode() for word in _STARTING_WORDS & scan.vocabulary)
+            for offset in scan.word_hits_between(name, start, end)
+        ]
+        timeout = span_timeout(start, end)
+        starts += [(digit.start() - start, "0") for digit in _DIGIT_START.finditer(text, start, end, timeout=timeout)]
+        starts.sort()
+        found = find_time_expressions(text[start:end], reference, tz, starts)
+        times = scan.memo[key] = tuple(TimeExpression(start + e.start, start + e.end, e.when) for e in found)
+    return times  # type: ignore[return-value]
 
 
 def _future(promises: Iterable[Promise], today: date, tz: str) -> Iterator[Promise]:
@@ -338,7 +386,7 @@ class SameDaySolution:
         else:
             why = _FIRST_NOTICE_SOLUTION_MESSAGE
         scan = prepare(text)
-        hits = list(scan.matches(_SOLUTIONS))
+        hits = list(scan.merged_matches(_SOLUTIONS))
         hits += phrase_matches(scan, message.team.rule(self.id).extra_phrases)
         index = prepare(text).index
         next_day = add_working_days(local_date(sent, tz), 1) if sent is not None else None
