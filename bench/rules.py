@@ -93,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     bench = _bench_checks_module()
     messages = build(bench.make_apologies(), config)
     oops = sum(m.classification.is_oops for m in messages)
-    print(f"{len(messages)} apology messages ({oops} oops), {args.rounds} rounds; µs per message (each message's fastest run) (rule rows "
-          "start from a freshly prepared text; the run_checks row is everything, cold, as the proxy runs it)")
+    print(f"{len(messages)} apology messages ({oops} oops), {args.rounds} rounds; µs per message, each message's "
+          "fastest run (rule rows start from a freshly prepared text; the run_checks row is everything, cold, as "
+          "the proxy runs it)")
     for rule, micros in time_rules(messages, args.rounds).items():
         print(f"  {rule:<22} {micros:8.1f}")
     if args.ham:

@@ -152,7 +152,7 @@ _EXTRA_LITERALS: tuple[bytes, ...] = (_CTE, _QP) + WIDE_CHARSET_MARKERS
 _LITERALS: tuple[bytes, ...] = tuple(a.word for a in _ANCHORS) + _EXTRA_LITERALS
 _ANCHOR_COUNT = len(_ANCHORS)
 _WIDE_INDEXES = frozenset(range(_ANCHOR_COUNT + 2, len(_LITERALS)))
-_CHUNK = 1 << 20  # scan in 1 MB chunks so a hit early in a huge message ends the scan early
+_CHUNK = 1 << 16  # scan in 64 KB chunks: every hit in a chunk is listed, and the first one often ends the scan
 _OVERLAP = max(len(word) for word in _LITERALS)
 _MAX_GUARD_CHECKS = 20_000  # past this many failed guards, give up and say "maybe" (never a wrong "no")
 
@@ -443,7 +443,8 @@ def _language_candidate(raw: bytes, lowered: bytes) -> bool:
 
 # Stage 2 runs inline (the proxy calls the prefilter on its event loop): past this much body text the
 # message goes to the full check instead, which runs in a worker thread.
-STAGE2_MAX_CHARS = 256 * 1024
+STAGE2_MAX_CHARS = 128 * 1024
+STAGE2_TIME_BUDGET = 0.02  # seconds of detector time inline; past it the message goes to the full check
 
 
 def funnel_stage(raw: bytes, settings: ClassifierSettings) -> int:
@@ -474,7 +475,7 @@ def funnel_stage(raw: bytes, settings: ClassifierSettings) -> int:
         return 3  # a MIME tree the quick split does not reproduce, or too much to read inline
     if not body.is_html and not _unquoted_anchor(body.part_text.encode("utf-8", "surrogatepass").lower()):
         return 2  # the chosen plain part has anchors only on '>' lines (or none): nothing to detect
-    verdict = detect_language(body.new_text())
+    verdict = detect_language(body.new_text(), STAGE2_TIME_BUDGET)
     return 3 if verdict.oops or verdict.truncated else 2
 
 
@@ -1138,6 +1139,8 @@ def _find_hits(text: str, hits_by_anchor: list[tuple[int, int]], deadline: float
             windows.setdefault(family_index, []).append(window)
     try:
         for start, end in _merge(apology_windows):
+            if time.monotonic() > deadline:
+                return hits, True
             for match in _APOLOGY.finditer(text, start, end, timeout=MATCH_TIMEOUT):
                 word = match.group()
                 if _is_own_apology(text, match.start(), match.end(), word):
@@ -1169,12 +1172,14 @@ def _find_hits(text: str, hits_by_anchor: list[tuple[int, int]], deadline: float
     return hits, False
 
 
-def _weigh(text: str, hits: list[_Hit]) -> LanguageVerdict:
+def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
     """Which hits count: statements unless they are housekeeping, markers only with impact near them."""
     counted: list[_Hit] = []
     for hit in hits:
         if hit.marker:
             continue
+        if time.monotonic() > deadline:
+            return LanguageVerdict(bool(counted), any(h.apology for h in counted), truncated=True)
         sentence_start, sentence_end = _sentence_bounds(text, hit.start, hit.end)
         if sentence_end - sentence_start < _SHORT_SENTENCE:
             # "My mistake." or "I won't repeat my error!" is about what was just said.
@@ -1192,13 +1197,15 @@ def _weigh(text: str, hits: list[_Hit]) -> LanguageVerdict:
         context_start, context_end = _context_bounds(text, hit.start, hit.end)
         context_start = max(context_start, hit.start - _MARKER_REACH_BEFORE)
         context_end = min(context_end, hit.end + _MARKER_REACH_AFTER)
+        if time.monotonic() > deadline:
+            return LanguageVerdict(bool(counted), any(h.apology for h in counted), truncated=True)
         near = any(context_start <= other.start < context_end for other in counted)
         if near or (not hit.hedged and _search(_IMPACT, text, context_start, context_end)):
             counted.append(hit)
     return LanguageVerdict(bool(counted), any(hit.apology for hit in counted))
 
 
-def detect_language(text: str) -> LanguageVerdict:
+def detect_language(text: str, time_budget: float = _TIME_BUDGET) -> LanguageVerdict:
     """Apology or mistake language in the sender's new words; social, housekeeping and unsupported ones excepted."""
     data = text.encode("utf-8", "surrogatepass").lower()
     scanned = list(itertools.islice(_scan(data), _MAX_ANCHORS + 1))
@@ -1212,9 +1219,10 @@ def detect_language(text: str) -> LanguageVerdict:
     text = text.replace("\u2019", "'")
     positions = _char_offsets(text, data, (start for _, start in scanned))
     hits_by_anchor = [(index, position) for (index, _), position in zip(scanned, positions)]
-    hits, stopped = _find_hits(text, hits_by_anchor, time.monotonic() + _TIME_BUDGET)
-    verdict = _weigh(text, hits)
-    return LanguageVerdict(verdict.oops, verdict.real_apology, truncated or stopped)
+    deadline = time.monotonic() + time_budget
+    hits, stopped = _find_hits(text, hits_by_anchor, deadline)
+    verdict = _weigh(text, hits, deadline + time_budget)
+    return LanguageVerdict(verdict.oops, verdict.real_apology, truncated or stopped or verdict.truncated)
 
 
 # ============================================================================ classification

@@ -422,6 +422,8 @@ def html_to_text(markup: str) -> str:
     out = _HtmlText()
     lowered = markup.lower()
     every_tag = any(word in lowered for word in _TRACKING_WORDS)
+    if not every_tag and "\x00" not in markup:
+        return _untracked_html_to_text(markup, out)
     # Past the last '>' no tag can end; bounding the search there keeps "<a <a <a ..." linear.
     search_end = markup.rfind(">") + 1
     position = 0  # where the text not yet handed to `out` starts
@@ -466,6 +468,62 @@ def html_to_text(markup: str) -> str:
             position = skip_to = len(markup) if close == -1 else close + 1
     if not out.stopped:
         pending.append(markup[position:])
+        out.data("".join(pending))
+    return out.finish()
+
+
+def _untracked_html_to_text(markup: str, out: _HtmlText) -> str:
+    """html_to_text for markup with no quote, signature or stop marker (most HTML mail).
+
+    Only line tags (blocks, br, pre, raw-text elements) change the text then, so the markup is
+    split into text and tag parts in one C pass and the Python loop reads strings, not match objects.
+    """
+    search_end = markup.rfind(">") + 1  # past the last '>' no tag can end
+    # [text, slash, name, attributes, text, ...]: a comment or declaration has None for all three.
+    parts = _HTML_TOKEN.split(markup[:search_end])
+    parts[-1] += markup[search_end:]
+    pending = [parts[0]]  # text since the last line tag
+    skipping = ""  # the raw-text element (script, style) whose content is being skipped
+    pre_open = 0  # <pre> elements open
+    for index in range(1, len(parts), 4):
+        name = parts[index + 1]
+        if name is None:  # a comment or declaration
+            if not skipping:
+                pending.append(parts[index + 3])
+            continue
+        name = name.lower()
+        if skipping:
+            if name == skipping and parts[index]:
+                skipping = ""
+                pending.append(parts[index + 3])
+            continue
+        if name not in _LINE_TAGS:
+            pending.append(parts[index + 3])  # an inline tag: the text runs on
+            continue
+        text = pending[0] if len(pending) == 1 else "".join(pending)
+        if text:
+            out.data(text)
+        pending = []
+        closing = bool(parts[index])
+        # What start() and end() do for these tags when nothing is tracked, without the calls.
+        if name == "br":
+            if not closing:
+                out.newline(force=True)
+        elif name in _BLOCK_TAGS:
+            out.block_break()
+            if name == "pre":
+                if closing:
+                    if pre_open:
+                        pre_open -= 1
+                        out.pre_depth = max(0, out.pre_depth - 1)
+                elif not parts[index + 2].rstrip().endswith("/"):
+                    pre_open += 1
+                    out.pre_depth += 1
+        elif not closing and name in _RAW_TEXT_TAGS and not parts[index + 2].rstrip().endswith("/"):
+            skipping = name
+            continue
+        pending.append(parts[index + 3])
+    if not skipping:
         out.data("".join(pending))
     return out.finish()
 

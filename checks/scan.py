@@ -6,8 +6,11 @@ with fifty such patterns would take a millisecond. So a text is prepared once pe
 copy and its set of words, built in C) and shared by every rule; a rule pattern names the words any of its
 matches must contain (`Anchored`), is skipped when none of them is in the word set (one C-level set
 operation), and otherwise runs only in short windows around the places those words occur, with caps on
-how many hits and windows it looks at. Matches are remembered per prepared text, so rules that share a
-pattern (apology words, remedies) pay for it once per message.
+how many hits and windows it looks at; a pattern whose matches all start with one of a few words ("I",
+"we" before a verb) is only tried where such a word is followed, close by, by a word it needs. Matches are
+remembered per prepared text, so rules that share a pattern (apology words, remedies) pay for it once per
+message. `regex` charges about 2 µs per call for a timeout, so calls over short windows go without one
+(see checks.text.span_timeout).
 """
 from __future__ import annotations
 
@@ -26,8 +29,7 @@ HITS_PER_NEEDLE = 64
 WORD_HITS = 512
 
 _PUNCTUATION = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-_PUNCTUATION_TO_SPACE = bytes.maketrans(_PUNCTUATION, b" " * len(_PUNCTUATION))
-# The same, with line breaks and tabs as spaces too: word starts in `ScanText.blob` always follow b" ".
+# Punctuation, line breaks and tabs all become spaces: in `ScanText.spots` every word starts after b" ".
 _SEPARATORS_TO_SPACE = bytes.maketrans(_PUNCTUATION + b"\t\n\r\x0b\x0c", b" " * (len(_PUNCTUATION) + 5))
 _WIDE_MARKS = tuple(mark.encode() for mark in "’‘“”…–—•")
 
@@ -161,6 +163,9 @@ class AnchoredSet:
         return found
 
 
+# A footer starts at the paragraph of its marker when that begins at most FOOTER_PARAGRAPH characters before the
+# marker, else at the marker's line.
+FOOTER_PARAGRAPH = 600
 # Texts up to this long have their sentence boundaries listed once; longer ones are read window by window.
 BOUNDARY_LIST_LIMIT = 65536
 # Windows one scan looks at: a few milliseconds of pattern matching however many anchors the text holds.
@@ -210,6 +215,29 @@ class ScanText:
         except TimeoutError:
             return None
         return starts, ends
+
+    @cached_property
+    def footer_start(self) -> int:
+        """Where a list or newsletter footer begins ("to unsubscribe ...", "you are receiving this ..."), or the
+        length of the text when it has none. A footer is boilerplate, not the sender's words, so rules ignore it.
+
+        Only a marker in the second half of the text counts (a footer closes a message), and the footer begins
+        at the start of the paragraph that holds it.
+        """
+        text, length = self.text, len(self.text)
+        for marker in self.merged_matches(_FOOTER_MARKERS):
+            if marker.start() < length // 2:
+                continue
+            paragraph = max(text.rfind("\n\n", 0, marker.start()), text.rfind("\n\r\n", 0, marker.start()))
+            line = text.rfind("\n", 0, marker.start()) + 1
+            start = paragraph + 1 if paragraph != -1 and marker.start() - paragraph <= FOOTER_PARAGRAPH else line
+            while start < marker.start() and text[start].isspace():
+                start += 1
+            return start
+        return length
+
+    def in_footer(self, offset: int) -> bool:
+        return offset >= self.footer_start
 
     @cached_property
     def index(self) -> TextIndex:
@@ -499,3 +527,31 @@ def phrase_matches(scan: ScanText, phrases: Iterable[str]) -> list[regex.Match[s
         return []
     first_words = [vocabulary_words(p)[0] for p in usable]
     return list(matches_near(scan.text, pattern, anchor_offsets(scan.lowered, first_words), before=40, after=200))
+
+
+# Footers (see ScanText.footer_start): each marker wording is tried only where its first word occurs and a word
+# it needs follows.
+def _footer(source: str) -> regex.Pattern[str]:
+    return regex.compile(r"(?i)(?<!\w)(?:" + source + r")(?!\w)")
+
+
+_FOOTER_MARKERS = AnchoredSet((
+    anchored(_footer(r"unsubscribe\w*"), "unsubscribe|unsubscribed|unsubscribing", after=20, start=True),
+    anchored(_footer(r"(?:do\s+not|don['’]t|no\s+longer)\s+wish\s+to\s+(?:receive|be\s+removed)"), "do|don|no & wish",
+             before=14, after=50, start=True),
+    anchored(_footer(r"to\s+(?:be\s+removed\s+from|stop\s+receiving)"), "to & removed|stop", before=8, after=40,
+             start=True),
+    anchored(_footer(r"you\s+(?:are|were)\s+receiving\s+this|you\s+received\s+this\s+(?:e-?mail|message|newsletter)"),
+             "you & receiving|received", before=14, after=50, start=True),
+    anchored(_footer(r"this\s+(?:e-?mail|message|newsletter)\s+was\s+sent\s+to"), "this & sent", before=30, after=50,
+             start=True),
+    anchored(_footer(r"(?:manage|update)\s+your\s+(?:e-?mail\s+)?(?:subscription|preferences)"),
+             "manage|update & subscription|preferences", before=30, after=50, start=True),
+    anchored(_footer(r"opt[\s-]out"), "opt", after=20, start=True),
+    anchored(_footer(r"view\s+(?:this|it)\s+(?:e-?mail\s+|message\s+)?(?:online|in\s+(?:a|your)\s+(?:web\s+)?browser)"),
+             "view & online|browser", before=40, after=60, start=True),
+    anchored(_footer(r"all\s+rights\s+reserved"), "all & reserved", before=12, after=30, start=True),
+    anchored(_footer(r"privacy\s+policy"), "privacy & policy", before=10, after=30, start=True),
+    anchored(_footer(r"listinfo"), "listinfo", after=20, start=True),
+    anchored(_footer(r"remove\s+link"), "remove & link", before=8, after=20, start=True),
+))

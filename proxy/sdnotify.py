@@ -46,8 +46,14 @@ class Notifier:
         lines = [f"{key.upper()}={' '.join(str(value).splitlines())}" for key, value in state.items()]
         try:
             if self._socket is None:
-                self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                # Non-blocking: the receiver queues only a few datagrams (net.unix.max_dgram_qlen, often 10);
+                # a blocking send to a supervisor that reads slowly would freeze the event loop it is sent from.
+                self._socket = socket.socket(socket.AF_UNIX,
+                                             socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
             self._socket.sendto("\n".join(lines).encode(), self._address)
+        except BlockingIOError:
+            log.debug("sd_notify to %r: the supervisor's queue is full, state dropped", self._address)
+            return False
         except OSError as error:
             log.warning("sd_notify to %r failed: %s", self._address, error)
             return False

@@ -88,6 +88,15 @@ CASES: dict[str, dict[str, list[str]]] = {
             "If anyone was offended by my joke, that was never my intention.",
             "I'm sorry about the outage. However, it only affected a few users.",
             "Sorry if the numbers caused any confusion, but to be fair the template was out of date.",
+            # the same shapes stay flagged when they are about a mistake rather than the message
+            "Sorry if the outage caused you any trouble.",
+            "Sorry, but the deploy was delayed by the vendor.",
+            "I'm sorry if you were upset by the delay.",
+            "Sorry you feel that way about the refund.",
+            "Sorry for the duplicate invoices, but our billing provider sent them.",
+            "Apologies for the long wait, however the courier lost the parcel.",
+            "Sorry if my change broke the export, but the spec was vague.",
+            "We regret any disruption this may have caused to your team.",
         ],
         "pass": [
             "I'm sorry.",
@@ -105,6 +114,19 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Let me know if anyone was upset by the change.",
             "I'll send a note to whoever was affected.",
             "Sorry if this has been asked before; where do I find the export?",
+            # apologies for the message itself or the writer's manner apologise for no mistake
+            "Sorry for the lengthy mail, but the background matters here.",
+            "Apologies for being so pedantic, but the RFC says MUST, not SHOULD.",
+            "Sorry if this was answered already, but where is the retention schedule documented?",
+            "Sorry if I sound like a broken record, but please update your client.",
+            "Sorry, but I can't help myself: the new logo is great.",
+            "My apologies if I mangled your argument in the summary above.",
+            "Sorry for the rant, but the build farm deserves better.",
+            "Sorry if my earlier notes were confusing - here is the short version.",
+            "Sorry for the short notice, but the standup moves to 10:30 tomorrow.",
+            "Sorry, but why does the export need admin rights?",
+            "Apologies for the cross-post; this went to both lists.",
+            "Sorry for the basic question, but what does the retry flag do?",
         ],
     },
     "excuse": {
@@ -123,6 +145,7 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I'm sorry I didn't call back because my phone battery died.",
             "Apologies, I was travelling and had no signal.",
             "Sorry I missed it, my calendar didn't sync.",
+            "I was sick and couldn't finish the slides.",
         ],
         "pass": [
             "I'm sorry I missed the deadline.",
@@ -135,6 +158,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "My mistake cost you a morning of work.",
             "I feel well prepared for tomorrow's session.",
             "The train tickets you asked for are attached.",
+            "I'm sick and tired of the rebuild times on this laptop.",
+            "We have no connection with the sender of that newsletter.",
         ],
     },
     "self-focus": {
@@ -152,6 +177,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I'm under so much pressure from my manager.",
             "I'm doing everything I can, what more do you want?",
             "Honestly no one appreciates how much I do here.",
+            "I've had a really hard week.",
+            "I'm overwhelmed and exhausted.",
         ],
         "pass": [
             "I know this left you short-staffed on Friday.",
@@ -163,6 +190,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "This has been hard for you, and I'm sorry.",
             "Nobody should have to chase me for a reply.",
             "I have a lot of respect for how you handled it.",
+            "I'm overwhelmed with gratitude for all the kind messages.",
+            "I'm having a hard time reading the new chart - can you resend it larger?",
         ],
     },
     "gratitude-swap": {
@@ -199,6 +228,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I'm sorry I sent the wrong file. Going forward I'll check attachments twice.",
             "We apologize for the outage and the trouble it caused you.",
             "Sorry, I messed up the booking. Let me rebook it for you tonight.",
+            "Sorry I couldn't make it to your talk yesterday.",
+            "Sorry, I can't believe I forgot your birthday.",
         ],
         "pass": [
             "I'm sorry I sent the report late. I know you had to stay late to review it. Let me take two of your "
@@ -218,6 +249,12 @@ CASES: dict[str, dict[str, list[str]]] = {
             "order in full and we've added a size check to packing so this does not happen again.",
             "I apologize for missing the handover. It left you covering the night shift alone. I can take your "
             "next two shifts, and next time I'll ask for cover early.",
+            # declining an invitation or the message's own manners are no apology to complete
+            "Sorry, can't make it Thursday - I'm at the dentist.",
+            "Sorry, I won't be able to join the call on Friday.",
+            "Apologies, I'm away next week, so Lea will run the review.",
+            "Sorry for the noise - please ignore the test message.",
+            "Sorry for the long mail; the details are below.",
         ],
     },
     "deflection": {
@@ -237,6 +274,10 @@ CASES: dict[str, dict[str, list[str]]] = {
             "We haven't had any other complaints about this.",
             "That isn't something my team handles.",
             "Our policy does not cover lost parcels.",
+            "Sorry to hear the parcel arrived damaged.",
+            "You're the only customer who has reported this problem.",
+            "Nobody else has had this issue with the app.",
+            "We can't do anything more for you.",
         ],
         "pass": [
             "I've issued a refund and it should reach your card by Friday.",
@@ -251,6 +292,12 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I know how to fix this and will do it now.",
             "Our policy is to refund within 14 days, and I've already started yours.",
             "Unfortunately we cannot issue a refund yet, so I've asked the courier to trace it today.",
+            # condolence, facts and a stated wait are not deflection
+            "Sorry to hear about your cat; take all the time you need.",
+            "You're the only one who received the updated rota, so please share it with the others.",
+            "Nobody noticed the typo until the printed copies arrived.",
+            "I won't be able to do much until I'm back on Monday.",
+            "According to the stated rules of the quiz, ties are broken by speed.",
         ],
     },
 }
@@ -462,6 +509,27 @@ def test_greeting_lines_are_skipped() -> None:
     text = "Thank you for your patience, Dana,\nthe order shipped today."
     assert findings_of("gratitude-swap", text)
     assert findings_of("gratitude-swap", text, greeting_lines=frozenset({0})) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# List and newsletter footers are boilerplate, not the sender's words
+# ---------------------------------------------------------------------------------------------
+FOOTER = (
+    "\n\n--\nYou are receiving this because you subscribed to release notes. To unsubscribe, reply STOP; we "
+    "apologise for any inconvenience this may have caused.\n"
+)
+BODY = "The spring release is out. Read the notes at the link below; the upgrade takes a few minutes."
+
+
+def test_footer_text_is_not_checked() -> None:
+    assert findings_of("non-apology", BODY + FOOTER) == []
+    # The same words in the body are the sender's own and are flagged.
+    assert findings_of("non-apology", "We apologise for any inconvenience this may have caused. " + BODY)
+
+
+def test_footer_marker_early_in_a_short_text_is_not_a_footer() -> None:
+    text = "To unsubscribe I had to mail support, sorry if that caused any confusion."
+    assert findings_of("non-apology", text)
 
 
 # ---------------------------------------------------------------------------------------------

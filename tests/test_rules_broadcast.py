@@ -481,6 +481,11 @@ SPECULATION_FLAGGED = [
     case("Rumour has it the vendor was hacked.", extra={"speculation": ("rumour has it",)}),
     case("I AM SO SORRY about the mix-up."),
     case("We suspect a faulty network switch."),
+    # capitals among ordinary words, a long line of capitals, or capitals with "!"
+    case("We are NOT GOING to meet the deadline."),
+    case("This is COMPLETELY UNACCEPTABLE for our customers."),
+    case("THE SERVER IS DOWN AND NOBODY CAN LOG IN"),
+    case("DEPLOYMENT FAILED!"),
 ]
 
 
@@ -503,12 +508,29 @@ SPECULATION_PASSES = [
     case("We are checking every possible impact on billing."),
     case("NOTE: the AWS SES quota was hit at 09:00."),
     case("Customers may see a duplicate charge, which we will refund by Friday."),
+    # headings in capitals and names written in capitals are not shouting
+    case("SAME DAY SHIPPING AVAILABLE\nOrders placed before noon ship today."),
+    case("QUARTERLY RESULTS\n\nRevenue grew 4% on the previous quarter."),
+    case("MPEG LA, a group of patent holders, published the licence terms."),
+    case("Minutes of the meeting\nACTION ITEMS FOR NEXT WEEK\nReview the rota."),
 ]
 
 
 @pytest.mark.parametrize(("text", "options"), SPECULATION_PASSES)
 def test_speculation_passes(text: str, options: dict[str, Any]) -> None:
     assert findings("speculation", text, **options) == []
+
+
+def test_findings_in_a_list_footer_are_skipped() -> None:
+    body = "The release notes for version 4 are out; Priya forgot to mention the new flag.\n\nThe portal is DOWN AGAIN!!!"
+    footer = (
+        "\n\n--\nYou are receiving this because you subscribed. To unsubscribe, reply STOP.\n"
+        "Priya forgot nothing; the server is DOWN AGAIN!!! (an example from our style guide)\n"
+    )
+    flagged_in_body = {f.rule: f.span.line for f in findings("blame-names", body) + findings("speculation", body)}
+    with_footer = findings("blame-names", body + footer) + findings("speculation", body + footer)
+    assert flagged_in_body and all(f.span.line <= 3 for f in with_footer)
+    assert len(with_footer) == len(findings("blame-names", body) + findings("speculation", body))
 
 
 def test_shouting_is_one_finding_with_a_calm_rewrite() -> None:

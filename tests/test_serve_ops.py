@@ -39,6 +39,7 @@ from conftest import (
     write_config,
 )
 from proxy.scheduler import OUTBOX_KEEP
+from proxy.sdnotify import Notifier
 
 PROJECT = Path(__file__).resolve().parents[1]
 WATCHDOG_USEC = 200_000  # pings every 0.1 s
@@ -61,7 +62,8 @@ PLAIN = crlf(
 
 
 class NotifySocket:
-    """The supervisor's end of sd_notify: a real AF_UNIX datagram socket; remembers every state it got."""
+    """The supervisor's end of sd_notify: a real AF_UNIX datagram socket, read all the time (as systemd does:
+    the kernel queues only a few datagrams); remembers every state it got."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -69,12 +71,19 @@ class NotifySocket:
         self.socket.bind(str(path))
         self.socket.setblocking(False)
         self.received: list[dict[str, str]] = []
+        self._queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            data = await loop.sock_recv(self.socket, 4096)
+            state = dict(line.split("=", 1) for line in data.decode().split("\n"))
+            self.received.append(state)
+            self._queue.put_nowait(state)
 
     async def next(self, timeout: float = 30.0) -> dict[str, str]:
-        data = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(self.socket, 4096), timeout)
-        state = dict(line.split("=", 1) for line in data.decode().split("\n"))
-        self.received.append(state)
-        return state
+        return await asyncio.wait_for(self._queue.get(), timeout)
 
     async def next_state(self, timeout: float = 30.0) -> dict[str, str]:
         """The next datagram that is not a watchdog ping."""
@@ -88,7 +97,9 @@ class NotifySocket:
     def pings(self) -> int:
         return sum(state == {"WATCHDOG": "1"} for state in self.received)
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
         self.socket.close()
 
 
@@ -162,7 +173,7 @@ def serve_env(notify: NotifySocket) -> dict[str, str]:
 async def notify(tmp_path: Path) -> AsyncIterator[NotifySocket]:
     listener = NotifySocket(tmp_path / "notify")
     yield listener
-    listener.close()
+    await listener.close()
 
 
 def base_config(directory: Path, upstream: RecordingUpstream, tmp_path: Path) -> Path:
@@ -493,3 +504,24 @@ async def test_scheduler_prunes_closed_holds_and_sent_outbox_items_daily(
     marked = scheduler.last_prune
     await scheduler.run_once()
     assert scheduler.last_prune == marked
+
+
+def _ping_many(notifier: Notifier, count: int) -> list[bool]:
+    return [notifier.watchdog() for _ in range(count)]
+
+
+async def test_a_supervisor_that_reads_nothing_never_blocks_the_notifier(tmp_path: Path) -> None:
+    # The kernel queues only net.unix.max_dgram_qlen datagrams (often 10): a blocking send would then wait
+    # for the reader, freezing the proxy's event loop, which sends its watchdog pings from the loop.
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "busy"))
+    try:
+        with Notifier(str(tmp_path / "busy")) as notifier:
+            try:
+                sent = await asyncio.wait_for(asyncio.to_thread(_ping_many, notifier, 200), 5)
+            except TimeoutError:
+                listener.close()  # unblocks the stuck send so the test can end
+                raise AssertionError("a full supervisor queue blocked the sender") from None
+        assert sent[0] is True and sent[-1] is False
+    finally:
+        listener.close()

@@ -22,11 +22,12 @@ from checks.text import MATCH_TIMEOUT, make_finding, span_timeout
 #    words are absent is never run; one that can match runs only in short windows around its
 #    anchors. The text's word set and the matches are computed once per message and shared by
 #    every rule, so ordinary wording costs a few set operations per branch.
-#  * Every regex call over a long stretch gets a timeout (MATCH_TIMEOUT; short stretches need none,
-#    see checks.text.span_timeout), and a rule checks its own budget (RULE_BUDGET) before each call. A TimeoutError (a pattern timing out, or the budget running
-#    out) ends that rule's scan for this message: the findings already collected are still
-#    reported, nothing more is looked at. A timeout means the text is pathological, so trying the
-#    rule's other patterns would only spend more time on it.
+#  * Every regex call over a long stretch gets a timeout (MATCH_TIMEOUT; short stretches need
+#    none, see checks.text.span_timeout), and a rule checks its own budget (RULE_BUDGET) before
+#    each wording family. A TimeoutError (a pattern timing out, or the budget running out) ends
+#    that rule's scan for this message: the findings already collected are still reported,
+#    nothing more is looked at. A timeout means the text is pathological, so trying the rule's
+#    other patterns would only spend more time on it.
 #  * A rule reports at most MAX_FINDINGS findings per message (beyond that the report is
 #    unreadable and the verdict is already decided), and each branch yields at most
 #    MAX_CANDIDATES matches, so dense adversarial text ("sorry sorry sorry ...") costs a bounded
@@ -159,6 +160,8 @@ class RuleScan:
         self.whole = len(self.text) == len(full)
         # The same prepared text (word set, remembered matches) serves every rule of this message.
         self.view: ScanText = prepare(self.text)
+        # A list or newsletter footer is boilerplate, not the sender's words: nothing in it is looked at.
+        self.limit = min(self.limit, self.view.footer_start)
         self.index = self.view.index
         self.greeting_lines = message.parsed.greeting_lines
         self.rule_id = rule_id
@@ -349,6 +352,69 @@ _SOCIAL_AFTER = rule_pattern(
     r"add to|keep)|for (?:bothering|interrupting|troubling|disturbing|the (?:late|slow|delayed|long|brief) "
     r"(?:reply|response|answer|email|message|note))|\?)"
 )
+# An apology about the message itself or the writer's manner in a discussion, not about a mistake that hurt
+# anyone: "sorry for the long quote", "apologies for being dense", "sorry if this is a silly question", "my
+# apologies if I've misrepresented anyone's position". Manners, like "sorry to bother you".
+_MESSAGE_NOUNS = (
+    r"(?:mail|e-?mail|message|post|posting|note|reply|response|answer|notice|question|questions|query|explanation|"
+    r"write-?up|summary|thread)"
+)
+_META_AFTER = rule_pattern(
+    r"\s*,?\s*(?:"
+    # for the message: its length, timing or topic
+    r"for (?:the|this|my|such an?|an?|all the|these|those) (?:(?:very|rather|really|overly|somewhat|bit of an?|"
+    r"slightly|extremely|super|rather) )?(?:long|lengthy|longish|overlong|late|belated|short|brief|quick|"
+    r"last-minute|off-?topic|basic|silly|stupid|dumb|naive|newbie|noob|obvious|simple|beginner's|beginner|novice|"
+    rf"elementary|rambling|cryptic|terse|garbled|long-winded) (?:{_MESSAGE_NOUNS}|quote|notice)\b|"
+    r"for (?:the|this|my|all the|such an?|an?) (?:long |lengthy |shameless |blatant )?(?:quote|quoting|rant|essay|"
+    r"length|noise|spam|cross-?post(?:ing)?|repost|interruption|intrusion|typos?|formatting|tangent|digression|"
+    r"ramble|rambling|novel|wall of text|plug|self-promotion|off-?topic (?:post|mail|message|question))\b|"
+    # for the writer's manner
+    r"for being (?:(?:so|a bit|a little|rather|very) )?(?:dense|thick|slow|pedantic|picky|nitpicky|blunt|a pain|"
+    r"a bore|a nag|annoying|persistent|pushy|repetitive|off-?topic|late to (?:the|this) (?:party|thread|discussion)|"
+    r"so late|long-winded|verbose|(?:a )?(?:pedant|nitpicker|killjoy))\b|"
+    r"for (?:asking|bothering|interrupting|jumping in|butting in|chiming in|pestering|nagging|chasing|"
+    r"repeating myself|rambling|ranting|harping on|going on|belabou?ring|nitpicking|cross-?posting|hijacking|"
+    r"plugging|quoting|the shameless plug)\b|"
+    # if the message is off, or the writer is
+    r"(?:if|in case) (?:this|it|that|my (?:question|post|mail|e-?mail|message|note)) (?:is|was|'s|sounds|seems|"
+    r"has been) (?:(?:a bit|a little|too|very|rather|completely|totally|slightly|somewhat|already|been|an?|the|"
+    r"on the) ){0,3}(?:silly|dumb|stupid|basic|naive|obvious|daft|off-?topic|faq|duplicate|repeat|repost|"
+    r"double|cross-?post|newbie|wrong list|covered|answered|asked|discussed|long|rambling|unclear|confusing|wrong|"
+    r"misleading|incorrect|inaccurate|irrelevant|not relevant|known|documented|common knowledge)\b|"
+    r"(?:if|in case) I(?:'m|'ve| am| have|'d| had)? (?:missing|missed|misunderstood|misunderstanding|misread|"
+    r"misreading|overlooked|repeating|repeated|asking|asked|being (?:dense|slow|thick|pedantic|picky|unclear)|"
+    r"sound(?:ed)? like|seem(?:ed)? like|am being|'m being)\b|"
+    r"(?:if|in case) I(?:'ve| have)? (?:misrepresented|paraphrased|misquoted|mischaracteri[sz]ed|oversimplified|"
+    r"garbled|mangled|got (?:the|your|his|her|their|anyone's|anybody's) (?:name|position|point|argument|view) "
+    r"wrong)\b|"
+    r"(?:if|in case) (?:my|these|the|those) (?:earlier |previous |last |first |original )?(?:mails?|e-?mails?|"
+    r"messages?|posts?|notes?|explanations?|questions?|wording|description|comments?|replies) (?:was|were|is|are|"
+    r"sounded|seemed) (?:(?:a bit|a little|too|very|rather|somewhat) )?(?:unclear|confusing|vague|ambiguous|long|"
+    r"rambling|cryptic|terse|brief|garbled|incomplete)\b|"
+    r"(?:if|in case) (?:I|this|you) (?:get|got|receive|received|see|saw) (?:this|it) (?:twice|more than once|again)"
+    r")"
+)
+# A "sorry" that declines an invitation or says the writer is away: "Sorry, can't make it Thursday".
+_DECLINE_AFTER = rule_pattern(
+    # (present or future only: "sorry I couldn't make it to your talk" apologises for something that happened)
+    r"\s*[,—–-]?\s*(?:but )?(?:(?:I|we)(?:'m| am|'re| are)? )?(?:afraid )?(?:(?:I|we) )?(?:can't|cannot|can not|won't|"
+    r"will not|am unable to|'m unable to|won't be able to|will not be able to|'m not able to|"
+    r"am not able to|have to|'ll have to|will have to|need to|must) (?:make it(?! (?:right|up|work|better|happen|"
+    r"easier|clear|worse)\b)|make (?:the|that|this|tomorrow|today|lunch|dinner|drinks|coffee)\b|attend|join|come|"
+    r"be there|skip|miss (?:the|this|that|tomorrow|today|lunch|dinner|drinks|coffee|it)|pass on|decline|"
+    r"sit (?:this|that) one out|do (?:lunch|dinner|drinks|coffee|tomorrow|today)\b)|"
+    r"\s*[,—–-]?\s*(?:I|we)(?:'m| am|'re| are|'ll be| will be) (?:busy|away|out|off|travell?ing|booked|unavailable|"
+    r"tied up|not around|not in|on leave|on holiday|on vacation) (?:on|that|this|next|then|all|until|tomorrow|today|"
+    r"from|for|the rest|at that)\b"
+)
+# After "sorry, but": asking a question or disagreeing in a discussion, not explaining a mistake away.
+_COURTESY_AFTER_BUT = rule_pattern(
+    r"\s+(?:I (?:couldn't|could not|can't|cannot) (?:resist|help (?:it|myself))|I (?:have|need|want|had) to "
+    r"(?:ask|say|disagree|point out|push back|object|chime in)|I (?:must|do) (?:disagree|object)|I (?:disagree|"
+    r"beg to differ|don't follow|do not follow|don't understand|do not understand|'m confused|am confused|'m lost|"
+    r"am lost))\b"
+)
 _NEGATED_BEFORE = rule_pattern(
     r"(?:\bnot|\bno need to|\bdon't|\bdo not|\bnever|\bnothing to|\bwon't|\bno)(?: (?:be|feel|have to|need to))? $"
 )
@@ -366,8 +432,20 @@ _HEAD_BEFORE = rule_pattern(
 
 
 def is_social(scan: RuleScan, match: regex.Match[str]) -> bool:
-    """True for a manners/sympathy "sorry" ("sorry to bother you") or a negated one ("no need to apologise")."""
-    return bool(scan.match_at(_SOCIAL_AFTER, match.end()) or scan.ends_before(_NEGATED_BEFORE, match.start()))
+    """True for a "sorry" that apologises for no mistake: manners or sympathy ("sorry to bother you"), the message
+    itself or the writer's manner ("sorry for the long quote", "apologies if I misrepresented anyone"), a declined
+    invitation ("sorry, can't make it") or a negated one ("no need to apologise")."""
+    key = ("apology", "social", match.start(), match.end())
+    known = scan.view.memo.get(key)
+    if known is None:
+        end = match.end()
+        known = scan.view.memo[key] = bool(
+            scan.match_at(_SOCIAL_AFTER, end)
+            or scan.match_at(_META_AFTER, end, reach=160)
+            or scan.match_at(_DECLINE_AFTER, end, reach=100)
+            or scan.ends_before(_NEGATED_BEFORE, match.start())
+        )
+    return known  # type: ignore[return-value]
 
 
 def is_real_apology(scan: RuleScan, match: regex.Match[str]) -> bool:
@@ -473,14 +551,11 @@ def _apology_branches(kind: str, gate: str, template: str, after: int) -> list[B
 _NON_APOLOGY = Branches(
     # sorry if / apologies in case -- but not the hedges about the message itself ("sorry if this is a silly
     # question", "apologies if I missed something", "sorry if you get this twice"), which apologise for nothing
+    # and are set aside as social (see is_social)
     *_apology_branches(
         "conditional",
         "if|case",
-        r"\b{APOL} (?:if|in case)\b(?! (?:(?:this|it|that) (?:is|was|has been|'s) (?:(?:a|an|already|been|too|a bit) )?"
-        r"(?:silly|dumb|stupid|basic|naive|daft|obvious|duplicate|repeat|double|cross-?post|off-topic|asked|answered|"
-        r"covered|discussed|long|wrong list|the wrong list)|I(?:'m|'ve| am| have)? (?:missed|missing|misunderstood|"
-        r"overlooked|asking|repeating|being (?:dense|slow|thick))|you (?:get|got|receive|received|see|saw) (?:this|it) "
-        r"(?:twice|more than once|again))\b)", after=120,
+        r"\b{APOL} (?:if|in case)\b", after=20,
     ),
     # sorry you feel / that you felt / for how you feel / that you were upset
     *_apology_branches(
@@ -516,7 +591,8 @@ _NON_APOLOGY = Branches(
     branch(
         "harm",
         f"any|whatever & {_HARM_GATE} & for|about|over|regret|regrets",
-        rf"(?<=\b(?:for|about|over|regret|regrets) )(?:any|whatever) (?:possible |potential )?{_HARM_NOUN}\b", before=15, after=60,
+        rf"(?<=\b(?:for|about|over|regret|regrets) )(?:any|whatever) (?:possible |potential )?{_HARM_NOUN}\b",
+        before=15, after=60,
     ),
     # if this caused you any trouble
     branch(
@@ -532,9 +608,11 @@ _NON_APOLOGY = Branches(
         "misjudgements|misstep|missteps|calls|decisions|choices",
         r"\b(?:(?:a|an|some|certain|several|a few|the|few) )?(?:mistakes?|errors?|oversights?|misjudge?ments?|"
         r"missteps?|bad (?:calls|decisions|choices)) (?:were|was|have been|has been|had been|got|may have been|"
-        r"might have been) (?:made|committed)\b(?! (?:by (?:me|us|myself|I)|on (?:my|our) (?:part|side|end))\b)", before=70, after=50,
+        r"might have been) (?:made|committed)\b(?! (?:by (?:me|us|myself|I)|on (?:my|our) (?:part|side|end))\b)",
+        before=70, after=50,
     ),
-    branch("passive", "dropped & ball", r"\bthe ball (?:was|got|has been) dropped\b(?! by (?:me|us)\b)", before=30, after=30),
+    branch("passive", "dropped & ball", r"\bthe ball (?:was|got|has been) dropped\b(?! by (?:me|us)\b)",
+    before=30, after=30),
     # if anyone was offended (only with an apology in the same sentence; checked in the rule)
     branch(
         "vague",
@@ -562,7 +640,8 @@ _NON_APOLOGY = Branches(
         r"\b(?:to|towards?) (?:whoever|whomever|anyone|anybody|any of you|those of you) (?:(?:who|that|I|we|this|"
         r"it) )?"
         rf"(?:(?:was|were|is|are|felt|feels|got|has been|have been|may have been|might have been|may have|might have|"
-        rf"may|might|may feel|might feel|may have felt|might have felt) )?(?:(?:at all|in any way) )?{_HURT}\b", before=15, after=110,
+        rf"may|might|may feel|might feel|may have felt|might have felt) )?(?:(?:at all|in any way) )?{_HURT}\b",
+        before=15, after=110,
     ),
 )
 _CONTRAST = rule_pattern(
@@ -711,6 +790,8 @@ class NonApologyCheck:
             if contrast is not None:
                 c_start, c_end, word = contrast
                 in_sentence = True
+                if NonApologyCheck._discussion_courtesy(scan, word, c_end, sentence_end):
+                    continue
             else:
                 opening = scan.match_at(_OPENING_CONTRAST, sentence_end, reach=40)
                 if opening is None or scan.text[apology.end() : sentence_end].strip() in {"", ".", "!"}:
@@ -732,6 +813,14 @@ class NonApologyCheck:
             else:
                 suggestion = f'Keep "{rewrite}" and delete the sentence that starts with "{word}".'
             yield scan.finding(start, scan.clause_end(c_end), NON_APOLOGY_WHY["contrast"], suggestion)
+
+    @staticmethod
+    def _discussion_courtesy(scan: RuleScan, word: str, after: int, sentence_end: int) -> bool:
+        """ "Sorry, but I couldn't resist" or "sorry, but why does ...?": what follows "but" is the writer asking or
+        disagreeing, not a reason for a mistake."""
+        if word.lower() != "but":
+            return False
+        return bool(scan.match_at(_COURTESY_AFTER_BUT, after, reach=60)) or "?" in scan.text[after:sentence_end]
 
     @staticmethod
     def _contrast_in_sentence(
@@ -772,7 +861,7 @@ _EXCUSE = Branches(
         "health",
         "i & sick|ill|unwell|poorly|weather|jet|lagged|jetlagged|run|colour|color",
         rf"\bI{_I_BECAME} {_INTENSIFIER}{{0,2}}(?:sick|ill|unwell|"
-        r"poorly|under the weather|jet-?lagged|run down|off colou?r)\b(?! of\b)", after=100, start=True),
+        r"poorly|under the weather|jet-?lagged|run down|off colou?r)\b(?! of\b| and tired\b)", after=100, start=True),
     branch(
         "health",
         "i & well",
@@ -784,7 +873,8 @@ _EXCUSE = Branches(
         "i & cold|flu|migraine|headache|fever|bug|virus|covid|poisoning|toothache|ache|throat",
         rf"\bI{_I_HAD} (?:a |the |an )?"
         r"(?:(?:bad|terrible|awful|nasty|splitting|pounding|stomach|horrible|killer) )?(?:cold|flu|migraine|headache|"
-        r"fever|bug|stomach bug|virus|covid|food poisoning|toothache|stomach ache|sore throat)\b", after=90, start=True),
+        r"fever|bug|stomach bug|virus|covid|food poisoning|toothache|stomach ache|sore throat)\b",
+        after=90, start=True),
     # transport
     branch(
         "transport",
@@ -804,13 +894,17 @@ _EXCUSE = Branches(
         r"\btraffic jams?\b|\b(?:heavy|bad|awful|terrible|horrible|rush[- ]hour) traffic\b|"
         r"(?<=[-—–:;,] ?)traffic(?=[.!…]|\s*$)", before=70, after=70,
     ),
-    branch("transport", "missed & train|bus|flight|connection|ride|ferry|tram", r"\bmissed (?:my|the) (?:train|bus|flight|connection|ride|ferry|tram)\b", before=5, after=40),
+    branch("transport", "missed & train|bus|flight|connection|ride|ferry|tram",
+           r"\bmissed (?:my|the) (?:train|bus|flight|connection|ride|ferry|tram)\b",
+    before=5, after=40),
     branch(
         "transport",
         "car",
-        r"\b(?:my|the|our) car (?:broke down|wouldn't start|would not start|died|had a flat|got a flat)\b", before=10, after=40,
+        r"\b(?:my|the|our) car (?:broke down|wouldn't start|would not start|died|had a flat|got a flat)\b",
+        before=10, after=40,
     ),
-    branch("transport", "flat|road|roadworks", r"\b(?:a |my )?flat (?:tire|tyre)\b|\broad ?works\b", before=10, after=30),
+    branch("transport", "flat|road|roadworks", r"\b(?:a |my )?flat (?:tire|tyre)\b|\broad ?works\b",
+    before=10, after=30),
     # technology
     branch(
         "technology",
@@ -835,13 +929,15 @@ _EXCUSE = Branches(
     branch(
         "technology",
         "signal|reception|wi|wifi|internet|connection|coverage|service & no",
+        # "no connection with the company" is no connection at all
         r"\b(?:had|have|got|with) no (?:phone |mobile |cell )?(?:signal|reception|wi-?fi|internet|connection|coverage|"
-        r"service)\b", before=40, after=20,
+        r"service)\b(?! (?:with|to|between)\b)", before=40, after=30,
     ),
     branch(
         "technology",
         "power|technical",
-        r"\b(?:a |the )?power (?:cut|outage|failure)\b|\btechnical (?:issues|difficulties|problems|glitch(?:es)?)\b", before=10, after=40,
+        r"\b(?:a |the )?power (?:cut|outage|failure)\b|\btechnical (?:issues|difficulties|problems|glitch(?:es)?)\b",
+        before=10, after=40,
     ),
     # workload
     branch(
@@ -857,7 +953,8 @@ _EXCUSE = Branches(
     branch(
         "workload",
         "i & swamped|slammed|buried|snowed|overloaded|drowning|flat",
-        rf"\bI(?:'m| am) {_INTENSIFIER}{{0,2}}(?:swamped|slammed|buried|snowed under|overloaded|drowning|flat out)\b", after=70, start=True),
+        rf"\bI(?:'m| am) {_INTENSIFIER}{{0,2}}(?:swamped|slammed|buried|snowed under|overloaded|drowning|flat out)\b",
+        after=70, start=True),
     branch(
         "workload",
         "crazy|hectic|busy|mad|insane|chaotic|manic|rough|long|nightmare|brutal & week|day|month|morning|days|"
@@ -869,7 +966,8 @@ _EXCUSE = Branches(
     branch(
         "workload",
         "going & everything|all & on",
-        r"\b(?:with|because of|due to) (?:everything|all) (?:else )?(?:that(?:'s| was| is) )?going on\b", before=50, after=20,
+        r"\b(?:with|because of|due to) (?:everything|all) (?:else )?(?:that(?:'s| was| is) )?going on\b",
+        before=50, after=20,
     ),
     branch("workload", "back|came", r"\bback-to-back (?:meetings|calls)\b|\bsomething came up\b", before=20, after=30),
     branch(
@@ -881,7 +979,8 @@ _EXCUSE = Branches(
     branch(
         "personal",
         "sick|ill|unwell & kid|son|daughter|child|dog|cat|partner|wife|husband",
-        r"\bmy (?:kid|son|daughter|child|dog|cat|partner|wife|husband) (?:was|got|had been|fell) (?:sick|ill|unwell)\b", before=40, after=15,
+        r"\bmy (?:kid|son|daughter|child|dog|cat|partner|wife|husband) (?:was|got|had been|fell) (?:sick|ill|unwell)\b",
+        before=40, after=15,
     ),
     # "because of X I couldn't" / "I couldn't ... because"
     branch(
@@ -904,20 +1003,23 @@ _EXCUSE = Branches(
         "circumstances",
         "due & circumstances|reasons|issues|matters|factors|events|commitments",
         r"\bdue to (?:(?:unforeseen|unexpected|unavoidable|personal|extenuating|some|certain|a few|a number of|"
-        r"various|several|other) )?(?:circumstances|reasons|issues|matters|factors|events|commitments)\b", before=5, after=90,
+        r"various|several|other) )?(?:circumstances|reasons|issues|matters|factors|events|commitments)\b",
+        before=5, after=90,
     ),
     branch(
         "circumstances",
         "unforeseen|unexpected|unavoidable|extenuating & circumstances|events|issues",
         r"\b(?:unforeseen|unexpected|unavoidable|extenuating) (?:circumstances|events|issues)\b", before=5, after=40,
     ),
-    branch("circumstances", "control", r"\b(?:circumstances )?(?:beyond|outside|out of) (?:my|our) control\b", before=50, after=10),
+    branch("circumstances", "control", r"\b(?:circumstances )?(?:beyond|outside|out of) (?:my|our) control\b",
+    before=50, after=10),
     # "it's not like I ..."
     branch(
         "not-like",
         "like|if|though & not|isn|wasn|ain",
         r"\bit(?:'s| is| was)(?: just)? not (?:like|as if|as though) (?:I|we)\b|\bit(?: isn't| wasn't| ain't| is not|"
-        r" was not) (?:like|as if|as though) (?:I|we)\b|\bnot like I (?:meant|wanted|planned|intended|did it)\b", before=35, after=25,
+        r" was not) (?:like|as if|as though) (?:I|we)\b|\bnot like I (?:meant|wanted|planned|intended|did it)\b",
+        before=35, after=25,
     ),
     # "I would have ... but", "I was going to ... but", "I tried to ... but"
     branch(
@@ -928,12 +1030,14 @@ _EXCUSE = Branches(
     branch(
         "would-have",
         "but & going|planning|about & was|were",
-        rf"\b(?:I|we) (?:was|were) (?:going|planning|about) to\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}", before=120, after=70,
+        rf"\b(?:I|we) (?:was|were) (?:going|planning|about) to\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}",
+        before=120, after=70,
     ),
     branch(
         "would-have",
         "but & tried|meant|wanted|intended|planned",
-        rf"\b(?:I|we) (?:tried|meant|wanted|intended|planned) to\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}", before=120, after=70,
+        rf"\b(?:I|we) (?:tried|meant|wanted|intended|planned) to\b[^.!?\n]{{0,80}}? but\b{_NOT_OWNERSHIP_AFTER_BUT}",
+        before=120, after=70,
     ),
     # nobody told me / the instructions were unclear
     branch(
@@ -1001,7 +1105,8 @@ class ExcuseCheck:
             if is_social(scan, apology):
                 continue
             _, sentence_end = scan.sentence_bounds(apology.start(), apology.end())
-            cause = _CAUSE.search(scan.text, apology.end(), sentence_end, timeout=scan.timeout(apology.end(), sentence_end))
+            timeout = scan.timeout(apology.end(), sentence_end)
+            cause = _CAUSE.search(scan.text, apology.end(), sentence_end, timeout=timeout)
             if cause is None or not scan.match_at(_CAUSE_IS_EXCUSE, cause.end(), reach=40):
                 continue
             start, end = cause.start(), scan.clause_end(cause.end())
@@ -1038,7 +1143,8 @@ _SELF_FOCUS = Branches(
         "going|deal|juggle|cope|happening & much|lot|ton|loads|tons|things",
         r"\b(?:I have|I've|I had|I've had|I've got|I got|I'm dealing with|I am dealing with|I've been dealing with|"
         r"there's|there is|there's been|there has been) (?:got |had )?(?:so much|a lot|too much|a ton|way too much|"
-        r"loads|tons|so many things) (?:going on|to deal with|to juggle|to cope with|happening)\b", before=100, after=20,
+        r"loads|tons|so many things) (?:going on|to deal with|to juggle|to cope with|happening)\b",
+        before=100, after=20,
     ),
     branch(
         "burden",
@@ -1050,7 +1156,8 @@ _SELF_FOCUS = Branches(
         r"\b(?:tipped|pushed|sent) me over(?: the edge)?\b|"
         r"\bI(?:'ve had| have had| had|'m having| am having) (?:a|such a|one) (?:(?:really|very|super|truly) )?"
         r"(?:tough|hard|rough|awful|terrible|horrible|difficult|bad|brutal|stressful) (?:week|day|month|year|time|"
-        r"few days|few weeks)\b", before=60, after=40,
+        # "a hard time interpreting the diagram" is finding something difficult, not a plea
+        r"few days|few weeks)\b(?! (?:\w+ing|with|understanding)\b)", before=60, after=50,
     ),
     branch(
         "burden",
@@ -1061,7 +1168,8 @@ _SELF_FOCUS = Branches(
     branch(
         "burden",
         "stretched",
-        r"\bI(?:'m| am|'ve been| have been| feel) (?:\w+ ){0,2}?stretched (?:so |too |really |very |way too )?thin\b", before=50, after=25,
+        r"\bI(?:'m| am|'ve been| have been| feel) (?:\w+ ){0,2}?stretched (?:so |too |really |very |way too )?thin\b",
+        before=50, after=25,
     ),
     branch(
         "effort",
@@ -1070,7 +1178,9 @@ _SELF_FOCUS = Branches(
         r"(?:can|could|possibly can)\b(?! to (?:fix|make|sort|resolve|get|put|correct|help you|find|repair|recover|"
         r"undo)\b)", before=45, after=70,
     ),
-    branch("plea", "what & more|else", r"\bwhat (?:more|else) do you want(?: from me)?\b|\bwhat (?:more|else) can I do\?", before=5, after=40),
+    branch("plea", "what & more|else",
+           r"\bwhat (?:more|else) do you want(?: from me)?\b|\bwhat (?:more|else) can I do\?",
+    before=5, after=40),
     # doing my best
     branch(
         "effort",
@@ -1100,7 +1210,8 @@ _SELF_FOCUS = Branches(
         "listened|cares|cared & nobody|one",
         r"\b(?:nobody|no one|no-one)(?: \w+){0,4}? (?:helping|helped|helps|supporting|supported|supports|backing|"
         r"backed|"
-        r"backs|help|support|listens to|listening to|listened to|cares about|cared about) (?:me|us)\b", before=70, after=25,
+        r"backs|help|support|listens to|listening to|listened to|cares about|cared about) (?:me|us)\b",
+        before=70, after=25,
     ),
     branch(
         "alone",
@@ -1108,9 +1219,12 @@ _SELF_FOCUS = Branches(
         "credit|recognition|appreciation & nobody|one|never|don|do|rarely",
         r"\b(?:nobody|no one|no-one)(?: \w+){0,3}? (?:appreciates?|notices?|sees|recogni[sz]es?|values?|thanks) "
         r"(?:me|how (?:much|hard) I|what I do|my (?:work|effort)|everything I do|all I do)\b|"
-        r"\bI (?:never|don't|do not|rarely) get (?:any )?(?:credit|thanks|recognition|appreciation)\b", before=60, after=60,
+        r"\bI (?:never|don't|do not|rarely) get (?:any )?(?:credit|thanks|recognition|appreciation)\b",
+        before=60, after=60,
     ),
-    branch("alone", "help|support|backup|one & no", r"\bI (?:get|got|have|had) no (?:help|support|backup|one to help)\b", before=25, after=20),
+    branch("alone", "help|support|backup|one & no",
+           r"\bI (?:get|got|have|had) no (?:help|support|backup|one to help)\b",
+    before=25, after=20),
     branch(
         "alone",
         "own|myself|alone|only",
@@ -1127,10 +1241,13 @@ _SELF_FOCUS = Branches(
         "stakes",
         "fired|sacked|let|written|trouble",
         r"\b(?:if I|I(?: could| might| may| will|'ll| am going to|'m going to|'m gonna| am gonna| would))"
-        r"(?: (?:get|be|am|'m))? (?:fired|sacked|let go|written up|in (?:so much|big|real|serious|a lot of) trouble)\b", before=50, after=40,
+        r"(?: (?:get|be|am|'m))? (?:fired|sacked|let go|written up|in (?:so much|big|real|serious|a lot of) trouble)\b",
+        before=50, after=40,
     ),
-    branch("stakes", "line & on", r"\bmy (?:job|neck|head|career|reputation) (?:is|'s) on the line\b", before=45, after=5),
-    branch("stakes", "know & what", r"\bI (?:don't|do not) know what I(?:'m| am|'ll| will) (?:going to |gonna )?do\b", before=20, after=40),
+    branch("stakes", "line & on", r"\bmy (?:job|neck|head|career|reputation) (?:is|'s) on the line\b",
+    before=45, after=5),
+    branch("stakes", "know & what", r"\bI (?:don't|do not) know what I(?:'m| am|'ll| will) (?:going to |gonna )?do\b",
+    before=20, after=40),
     # my feelings
     branch(
         "feelings",
@@ -1147,7 +1264,10 @@ _SELF_FOCUS = Branches(
         rf"\bI(?:'m| am|'ve been| have been| was) {_INTENSIFIER}{{0,2}}(?:mortified|devastated|embarrassed|ashamed|"
         r"gutted|a (?:mess|wreck)|beside myself|stressed(?: out)?|overwhelmed|exhausted|burn(?:ed|t) out|heartbroken|"
         r"at (?:my|the) (?:wits'? end|end of my rope|breaking point)|under (?:so much|a lot of|enormous|huge|immense|"
-        r"a ton of|a great deal of) (?:pressure|stress)|losing sleep|not sleeping)\b", before=80, after=40,
+        r"a ton of|a great deal of) (?:pressure|stress)|losing sleep|not sleeping)\b"
+        # overwhelmed with gratitude or joy is no plea for sympathy
+        r"(?! (?:with|by) (?:gratitude|joy|thanks|happiness|pride|emotion|the support|the kindness|kindness|"
+        r"the response|excitement)\b)", before=80, after=60,
     ),
     branch(
         "feelings",
@@ -1164,7 +1284,8 @@ _SELF_FOCUS = Branches(
         r"'s been) "
         r"(?:(?:so|really|incredibly|very|just|extremely|super|such a|a|an|an absolute|a total|a real|too) ){0,2}"
         r"(?:hard|difficult|tough|stressful|rough|"
-        r"awful|exhausting|upsetting|painful|embarrassing|nightmare|draining|humiliating) (?:for|on) me\b", before=80, after=15,
+        r"awful|exhausting|upsetting|painful|embarrassing|nightmare|draining|humiliating) (?:for|on) me\b",
+        before=80, after=15,
     ),
     branch(
         "hard-for-me",
@@ -1233,7 +1354,8 @@ _GRATITUDE = branch(
     r"(?:(?:your|all your|the|everyone's|you all|y'all|you) )?(?:(?:continued|ongoing|kind|great|infinite|incredible|"
     r"amazing|enormous|endless|extreme|extra|tremendous) )?(?:patience|waiting|understanding|bearing with (?:me|us)|"
     r"holding(?: on)?|hanging (?:in|on|tight)|sticking with (?:me|us)|flexibility|forbearance|tolerance|grace|"
-    r"being (?:so |very )?(?:patient|understanding|flexible)|waiting (?:patiently|for me|for us|on me|on us))\b", before=30, after=150,
+    r"being (?:so |very )?(?:patient|understanding|flexible)|waiting (?:patiently|for me|for us|on me|on us))\b",
+    before=30, after=150,
 )
 
 _GRATITUDE_FAMILY = Branches(_GRATITUDE)
@@ -1332,7 +1454,8 @@ _IMPACT = Branches(
         "embarrassed & you|your",
         # Only whether it is there matters, so what comes before the verb is a look-behind and the verb anchors it.
         r"(?<=\b(?:this|that|it|which|my \w+) (?:has )?)(?:meant|means|forced|left|put|cost|caused|made|kept|created|"
-        r"added|ruined|wasted|delayed|disrupted|affected|hurt|embarrassed) (?:you|your)\b", before=16, after=30, start=True,
+        r"added|ruined|wasted|delayed|disrupted|affected|hurt|embarrassed) (?:you|your)\b",
+        before=16, after=30, start=True,
     ),
     branch(
         "impact",
@@ -1367,7 +1490,8 @@ _IMPACT = Branches(
         r"\bon your (?:end|side|plate)\b|\b(?:extra|more|additional|double) (?:work|hours|effort|time) (?:for|"
         r"on) you\b|"
         r"\b(?:frustrating|disappointing|stressful|inconvenient|annoying|upsetting|embarrassing|difficult|hard|unfair) "
-        r"(?:for|on) you\b|\bat your expense\b|\byour (?:evening|weekend|time|plans|schedule|day) (?:was|were|got)\b", before=35, after=30,
+        r"(?:for|on) you\b|\bat your expense\b|\byour (?:evening|weekend|time|plans|schedule|day) (?:was|were|got)\b",
+        before=35, after=30,
     ),
 )
 _AMENDS_VERBS = (
@@ -1410,7 +1534,8 @@ _AMENDS = Branches(
     branch(
         "amends",
         "make|making|made",
-        r"\b(?:make|making|made) (?:it|this|that|things) (?:up to you|right)\b|\bmake up for\b|\bmake amends\b", after=40, start=True),
+        r"\b(?:make|making|made) (?:it|this|that|things) (?:up to you|right)\b|\bmake up for\b|\bmake amends\b",
+        after=40, start=True),
     branch(
         "amends",
         "i|we & refund|refunded|refunding|redo|redone|redoing|redid|cover|covered|covering|fix|fixed|fixing|replace|"
@@ -1432,7 +1557,8 @@ _AMENDS = Branches(
         r"\b(?:I|we)(?:'ll| will| can| am going to|'m going to| are going to|'re going to|'m| am|'re| are) "
         r"(?:(?:personally|also|now|immediately|right away|happily|gladly) )?(?:send(?:ing)?|deliver(?:ing)?|"
         r"shar(?:e|ing)|post(?:ing)?|bring(?:ing)?|get(?:ting)? (?:it|this|that|the \w+|you)|updat(?:e|ing)|"
-        r"rework(?:ing)?|rerun(?:ning)?|re-run(?:ning)?|arrang(?:e|ing)|book(?:ing)?|call(?:ing)? you)\b", before=45, after=80, start=True),
+        r"rework(?:ing)?|rerun(?:ning)?|re-run(?:ning)?|arrang(?:e|ing)|book(?:ing)?|call(?:ing)? you)\b",
+        before=45, after=80, start=True),
     *REMEDY_GIVEN,
     branch(
         "amends",
@@ -1466,7 +1592,8 @@ _COMMITMENT = Branches(
         "i|we & always|sure|ensure|double|start|stop|set|change|put|add|added|commit",
         r"\b(?:I|we)(?:'ll| will| am going to|'m going to| are going to|'re going to)? (?:always|make sure|ensure|"
         r"be sure to|double-check|start|stop|set (?:up )?(?:a |an )?(?:reminder|alert|alarm|check)|change how|"
-        r"change the way|put in place|add(?:ed)? (?:a |an )?(?:check|step|reminder|review|test)|commit to)\b", before=40, after=80, start=True),
+        r"change the way|put in place|add(?:ed)? (?:a |an )?(?:check|step|reminder|review|test)|commit to)\b",
+        before=40, after=80, start=True),
     branch(
         "commitment",
         "set|added|put|created|changed|introduced|started|blocked|learned|learnt|fixed|automated|prevent|avoid",

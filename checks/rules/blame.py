@@ -537,7 +537,7 @@ class BlameNames:
         found: list[tuple[int, int, int, int, str, bool]] = []  # span, name span, message, own name?
 
         def keep(start: int, end: int, own: bool, why: str) -> None:
-            if greetings and index.line_of(start) in greetings:
+            if (greetings and index.line_of(start) in greetings) or scan.in_footer(start):
                 return
             if _in_address(text, start, end) or any(s <= start < e or start <= s < end for _, _, s, e, _, _ in found):
                 return
@@ -740,7 +740,8 @@ _SELF_BLAMES = AnchoredSet((
        "one|should|accidentally|mistakenly|carelessly|wrongly|inadvertently|forgot|failed|neglected|overlooked|caused|"
        "broke", before=25, after=90, start=True),
     anchored(_self_blame(r"blame\s+(?:it\s+on\s+|this\s+on\s+)?me(?!\w)"), "blame & me", after=30, start=True),
-    anchored(_self_blame(r"the\s+blame\s+(?:is|lies|rests)\s+(?:\w+\s+)?(?:with\s+me|mine)"), "the & blame", before=6, after=60,
+    anchored(_self_blame(r"the\s+blame\s+(?:is|lies|rests)\s+(?:\w+\s+)?(?:with\s+me|mine)"), "the & blame",
+    before=6, after=60,
              start=True),
     anchored(_self_blame(r"it\s+was\s+(?:me|i)\s+(?:who|that)"), "it & was", before=5, after=30, start=True),
     anchored(_self_blame(
@@ -777,7 +778,7 @@ class PublicSelfBlame:
         reported = 0
         last_end = -1
         for match in sorted(hits, key=lambda m: m.start()):
-            if match.start() < last_end:
+            if match.start() < last_end or scan.in_footer(match.start()):
                 continue
             last_end = match.end()
             yield make_finding(

@@ -15,8 +15,8 @@ from checks.scan import (
     ScanText,
     anchor_offsets,
     anchored,
-    keyword_anchored,
     greeting_floor,
+    keyword_anchored,
     matches_near,
     phrase_matches,
     prepare,
@@ -25,6 +25,8 @@ from checks.scan import (
 from checks.text import make_finding, span_timeout
 
 MAX_FINDINGS = 20
+# A line of capitals with at most this many words and no "!" is a heading, not shouting.
+HEADING_WORDS = 6
 # All-caps candidates looked at per message; hostile text full of capitals stays cheap.
 MAX_CAPS_CANDIDATES = 300
 
@@ -169,9 +171,23 @@ def _shouting_runs(text: str) -> Iterator[tuple[int, int]]:
         position = max(position, run.end())
         words = run.group().split()
         meaningful = [w for w in words if w.replace("’", "'") not in ACRONYMS]
+        exclaimed = text[run.end() : run.end() + 1] == "!"
+        reach_back = max(0, run.start() - 400)
+        line_start = max(reach_back, text.rfind("\n", reach_back, run.start()) + 1)
+        line_end = text.find("\n", run.end(), run.end() + 400)
+        line = text[line_start : line_end if line_end != -1 else min(len(text), run.end() + 400)]
+        if line.upper() == line:
+            # A line in capitals throughout is a heading ("SAME DAY SHIPPING AVAILABLE") unless it is a long
+            # sentence or exclaimed: capitals among ordinary words are what reads as shouting.
+            if len(line.split()) <= HEADING_WORDS and "!" not in line:
+                continue
+            if meaningful:
+                yield run.start(), run.end()
+            continue
         emphatic = [w for w in meaningful if w.replace("’", "'") in SHOUT_WORDS]
-        long_words = [w for w in meaningful if len(w) >= 4 and any(v in w for v in "AEIOUY")]
-        if emphatic or (len(words) >= 2 and long_words) or (long_words and text[run.end() : run.end() + 1] == "!"):
+        # Short capitalised words are mostly names of things ("MPEG LA"); shouting uses ordinary words.
+        long_words = [w for w in meaningful if len(w) >= 5 and any(v in w for v in "AEIOUY")]
+        if emphatic or (len(words) >= 2 and long_words) or (long_words and exclaimed):
             yield run.start(), run.end()
 
 
@@ -213,7 +229,7 @@ class Speculation:
                 merged.append((start, end, kind))
         reported, last_end = 0, -1
         for start, end, kind in merged:
-            if start < last_end:
+            if start < last_end or scan.in_footer(start):
                 continue
             last_end = end
             floor = greeting_floor(index, message.parsed.greeting_lines, start)
@@ -313,7 +329,8 @@ _RECOMMENDATION = regex.compile(
     regex.IGNORECASE,
 )
 # The same patterns, each tried only where its first word occurs in the text.
-_OPTION_LABELS = anchored(_OPTION_LABEL, "option|alternative|plan|scenario|tier", after=30, start=True)
+# (prefixes: "Option2" and "tier1" are written as one word too)
+_OPTION_LABELS = anchored(_OPTION_LABEL, "option*|alternative*|plan*|scenario*|tier*", after=30, start=True)
 _ORDINAL_OPTIONS = anchored(
     _ORDINAL_OPTION, "first|second|third|fourth & option|alternative|approach|choice", after=40, start=True
 )
@@ -397,6 +414,7 @@ class SingleOption:
         asked = [m for item in _REQUESTS.candidates(scan) for m in scan.matches(item)[:1]]
         first = min(asked, key=lambda m: m.start()) if asked else None
         requests = ([first] if first else []) + phrase_matches(scan, message.team.rule(self.id).extra_phrases)
+        requests = [m for m in requests if not scan.in_footer(m.start())]
         if not requests:
             return
         request = min(requests, key=lambda m: m.start())

@@ -19,9 +19,12 @@ _DEFLECTION = Branches(
     branch(
         "policy",
         "policy|policies|rules|procedure|procedures|guidelines|protocol",
-        r"\b(?:per|according to|in line with|as per) (?:our|the|company|store) (?:\w+ )?(?:policy|policies|rules|"
+        # the company's rules, not "according to the stated rules" of a game or a debate
+        r"\b(?:per|according to|in line with|as per) (?:our|company|store|the (?:company|store|shop|bank|airline|hotel)"
+        r"(?:'s)?) (?:\w+ )?(?:policy|policies|rules|"
         r"procedures?|guidelines|protocol)\b|"
-        r"\b(?:against|violates|breaks|outside(?: of)?) (?:our|the|company) (?:\w+ )?(?:policy|policies|rules)\b", before=50, after=10,
+        r"\b(?:against|violates|breaks|outside(?: of)?) (?:our|the|company) (?:\w+ )?(?:policy|policies|rules)\b",
+        before=50, after=10,
     ),
     branch(
         "policy",
@@ -49,7 +52,9 @@ _DEFLECTION = Branches(
         "anything|much|more|thing|nothing & do|offer",
         r"\b(?:I|we)(?: really| simply| just| unfortunately| honestly)? (?:can't|cannot|can not|couldn't|could not|"
         r"won't be able to|am not able to|'m not able to|are not able to|'re not able to|am unable to|'m unable to|"
-        r"are unable to|'re unable to) (?:do|offer) (?:anything|much|more|a thing|any more|nothing)\b", before=70, after=10,
+        r"are unable to|'re unable to) (?:do|offer) (?:anything|much|more|a thing|any more|nothing)\b"
+        # "I won't be able to do much until I get back" says when, not that nothing will be done
+        r"(?! (?:\w+ ){0,3}?(?:until|till|before|while|when|after)\b)", before=70, after=50,
     ),
     branch(
         "nothing",
@@ -75,20 +80,29 @@ _DEFLECTION = Branches(
     branch(
         "doubt",
         "nobody|one|other & reported|had|complained|mentioned|raised|experienced|seen|noticed",
-        r"\b(?:no one|nobody|no-one|no other (?:customers?|clients?|users?))(?: else)? (?:has |have |had |is |was )?"
-        r"(?:ever )?(?:reported|had|complained|mentioned|raised|experienced|seen|noticed)\b", before=5, after=50,
+        # "nobody else has reported this", "no other customers have had it"; not a plain "nobody noticed" in a story
+        r"\b(?:(?:no one|nobody|no-one) else|no other (?:customers?|clients?|users?|people))(?: (?:has|have|had|is|was))?"
+        r"(?: ever)? (?:reported|had|complained|mentioned|raised|experienced|seen|noticed)\b|"
+        r"\b(?:no one|nobody|no-one) (?:has|have|had)(?: ever)? (?:reported|complained about|mentioned|raised|"
+        r"experienced|seen|noticed|had) (?:this|that|it|such|anything like|a similar|the same)\b", before=5, after=70,
     ),
     branch(
         "doubt",
         "other|similar & complaint|complaints|report|reports|issue|issues|problem|problems|case|cases|customer|"
         "customers",
         r"\b(?:haven't|have not|hadn't|had not|never|not)(?: \w+){0,2}? (?:had|seen|heard|received|gotten|got)"
-        r"(?: of)?(?: any| a single)? (?:other|similar) (?:complaints?|reports?|issues?|problems?|cases?|customers?)\b", before=70, after=20,
+        r"(?: of)?(?: any| a single)? (?:other|similar) (?:complaints?|reports?|issues?|problems?|cases?|customers?)\b",
+        before=70, after=20,
     ),
     branch(
         "doubt",
         "first|only & you",
-        r"\byou(?:'re| are) the (?:first|only)(?: (?:one|person|customer|client|user))?(?: (?:to|who|that|with))?\b", before=15, after=25,
+        # the first or only one to complain or to have the problem; "you're the only one who received it" is a fact
+        r"\byou(?:'re| are) the (?:first|only)(?: (?:one|person|customer|client|user))?(?: \w+){0,3}? (?:(?:to|who|"
+        r"that)(?: has| have| had|'s|'ve)?(?: ever)? (?:complain\w*|report\w*|mention\w*|raise[ds]?|raising|"
+        r"experienc\w*|notic\w*|(?:see|saw|seen) (?:this|that|it)|ha(?:d|s|ve|ving) (?:this|that|the|a|an|any|such an?) "
+        r"(?:problem|issue|trouble|complaint|error|fault)|r[au]n into|hit (?:this|that)|encounter\w*)|with (?:this|that|"
+        r"the|a|an|such an?) (?:problem|issue|complaint|error|fault))\b", before=15, after=90,
     ),
     branch(
         "doubt",
@@ -115,12 +129,14 @@ _DEFLECTION = Branches(
         r"\bI (?:don't|do not|can't|cannot) (?:know|explain|say|understand) why (?:the other \w+|they|he|she|someone|"
         r"somebody|anyone|that (?:agent|person|rep)|whoever) (?:told|said|promised|gave|quoted)\b|"
         r"\bwhoever (?:told|promised|gave|quoted) you\b|"
-        r"\b(?:they|he|she) (?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b", before=40, after=50,
+        r"\b(?:they|he|she) (?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b",
+        before=40, after=50,
     ),
     branch(
         "colleague",
         "misunderstood|misheard|misinformed|misread",
-        r"\byou (?:must have|probably|may have) (?:misunderstood|misheard|been misinformed|misread)\b", before=25, after=15,
+        r"\byou (?:must have|probably|may have) (?:misunderstood|misheard|been misinformed|misread)\b",
+        before=25, after=15,
     ),
     # not my department / you'll need to contact another team
     branch(
@@ -150,11 +166,14 @@ _DEFLECTION = Branches(
         "department|team|group|division|office|branch|store & need|have & you",
         r"\byou(?:'ll| will)? (?:need|have) to (?:contact|call|email|speak (?:to|with)|talk (?:to|with)|reach out to|"
         r"take (?:it|this|that) up with|ask|go (?:to|through)) (?:another|a different|the other|the right|the relevant|"
-        r"the appropriate|that|the responsible|your|the \w+) (?:department|team|group|division|office|branch|store)\b", before=80, after=5,
+        r"the appropriate|that|the responsible|your|the \w+) (?:department|team|group|division|office|branch|store)\b",
+        before=80, after=5,
     ),
 )
 # "Our policy ..." / "company policy ..." deflects only when nothing is done about the problem.
-_POLICY_MENTION = branch("policy", "policy|policies", r"\b(?:company|corporate|store|our|bank|airline) polic(?:y|ies)\b", before=15, after=10)
+_POLICY_MENTION = branch(
+    "policy", "policy|policies", r"\b(?:company|corporate|store|our|bank|airline) polic(?:y|ies)\b", before=15, after=10
+)
 _POLICY_MENTIONS = Branches(_POLICY_MENTION)
 # Sympathy phrases; they only deflect when the text offers no action at all.
 _SYMPATHY = Branches(
@@ -177,6 +196,14 @@ _FEELING = rule_pattern(
     r"\b(?:frustrat\w*|difficult\w*|hard|upset\w*|annoy\w*|stress\w*|inconvenien\w*|disappoint\w*|feel\w*|"
     r"anger|angry|concern\w*|situation|tough|awful|terrible|worr\w*|unhappy|not ideal|irritat\w*|unacceptable|"
     r"position|point)\b"
+)
+_SORRY_TO_HEAR = rule_pattern(r"\bsorry (?:to hear|you(?:'re| are) (?:going through|dealing with|having))\b")
+# What a "sorry to hear ..." must be about to be sympathy with the reader's problem rather than condolence.
+_REPORTED_PROBLEM = rule_pattern(
+    r"\b(?:this|that|it|trouble|troubles|problems?|issues?|difficult\w*|frustrat\w*|experience|delay\w*|"
+    r"inconvenien\w*|disappoint\w*|unhappy|dissatisf\w*|not working|doesn't work|isn't working|stopped working|broken|"
+    r"errors?|wrong|late|missing|damaged|lost|charged?|charges|refund|order|delivery|parcel|package|account|service|"
+    r"bill|billing|invoice|situation|outage|fault\w*|defect\w*|mix-?up)\b"
 )
 # Anything that tells the reader what happens next.
 _ACTION = Branches(
@@ -284,6 +311,12 @@ class DeflectionCheck:
             end = scan.clause_end(match.end(), reach=80)
             # "I understand how to fix it" is not sympathy: the clause must be about how the reader feels.
             if item.kind == "understand" and scan.search(_FEELING, match.end(), end) is None:
+                continue
+            # "Sorry to hear about your cat" is condolence; only sympathy about the reader's problem can stand in for
+            # help with it.
+            if item.kind == "sympathy" and scan.search(_SORRY_TO_HEAR, match.start(), match.end()) and (
+                scan.search(_REPORTED_PROBLEM, match.end(), end) is None
+            ):
                 continue
             sympathies.append((match.start(), end))
         if not (sympathies or policies) or scan.any_branch(_ACTION):

@@ -87,7 +87,8 @@ _SOLUTIONS = AnchoredSet((
         r"|(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+intend\s+to|\s+want\s+to)\s+"
         r"(?:fix|solve|address|prevent|avoid)\s+(?:this|it|that|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:by|with)\s+[a-z]+ing(?!\w)"
         r"|(?:we|i)\s+(?:strongly\s+|would\s+|therefore\s+)?(?:recommend|suggest|propose)(?!\w)"
-    ), "we|i & fixed|patched|solved|corrected|fix|solve|address|prevent|avoid|recommend|suggest|propose", before=30, after=110,
+    ), "we|i & fixed|patched|solved|corrected|fix|solve|address|prevent|avoid|recommend|suggest|propose",
+    before=30, after=110,
         start=True),
     anchored(_solution(r"(?:has|have)\s+(?:already\s+|now\s+)?been\s+(?:fixed|patched|solved|corrected)(?!\w)"),
              "has|have & fixed|patched|solved|corrected", before=20, after=45, start=True),
@@ -205,7 +206,8 @@ def _word_promises(scan: ScanText, word: regex.Match[str], reference: datetime, 
 def _find_word_promises(scan: ScanText, word: regex.Match[str], reference: datetime, tz: str) -> Iterator[Promise]:
     text = scan.text
     sentence_start, sentence_end = sentence_around(text, word.start(), word.end())
-    if _FUTURE_CUE.search(text, sentence_start, sentence_end, timeout=span_timeout(sentence_start, sentence_end)) is None:
+    timeout = span_timeout(sentence_start, sentence_end)
+    if _FUTURE_CUE.search(text, sentence_start, sentence_end, timeout=timeout) is None:
         return
     # Only the stretch a promise can span around the wording is read for times.
     start = max(sentence_start, word.start() - MAX_PROMISE_GAP - 40)
@@ -315,6 +317,7 @@ class LateUpdate:
             late.append((promise, days))
         index = prepare(text).index
         deadline = add_working_days(today, UPDATE_WITHIN_WORKING_DAYS)
+        late = [(promise, days) for promise, days in late if not prepare(text).in_footer(promise.time.start)]
         for promise, days in late[:MAX_FINDINGS]:
             due_day = local_date(promise.time.when, tz)
             why = _LATE_MESSAGE.format(days=days, day=format_day(due_day))
@@ -405,7 +408,9 @@ class SameDaySolution:
             candidates += [(start, end, None) for start, end in _remedy_promised_today(message, sent)]
         reported, last_end = 0, -1
         for start, end, match in sorted(candidates, key=lambda c: (c[0], c[1])):
-            if start < last_end or (match is not None and _delivered_later(text, match, message)):
+            if start < last_end or scan.in_footer(start):
+                continue
+            if match is not None and _delivered_later(text, match, message):
                 continue
             last_end = end
             yield make_finding(index, self.id, self.severity, start, end, why, suggestion)
