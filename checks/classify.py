@@ -36,10 +36,11 @@ class ClassifierSettings:
 # ================================================================================== anchors
 #
 # The prefilter and the language detector share one vocabulary of anchors. The detector
-# only looks at text that contains an anchor (checked with the very function the prefilter
-# uses), so "the prefilter said no" implies "the detector would have said no" as long as
-# an anchor in the decoded text is also in the raw bytes (or in the decoded base64 and
-# quoted-printable parts the prefilter also scans).
+# only looks at text around an anchor (found with the very function the prefilter uses),
+# so "stage 1 said no" implies "the detector would have said no" as long as an anchor in
+# the new text is also in the raw bytes (or in the decoded base64 and quoted-printable
+# parts stage 1 also scans). A guard's words may stand on both sides of a quoted passage
+# that the new text drops; guards are then also tried with the passage taken out.
 
 # Whitespace as it can appear between two words in raw mail: spaces, folded lines, HTML
 # tags and no-break-space entities, quoted-printable soft breaks, UTF-8 no-break spaces.
@@ -444,7 +445,7 @@ def _language_candidate(raw: bytes, lowered: bytes) -> bool:
 # Stage 2 runs inline (the proxy calls the prefilter on its event loop): past this much body text the
 # message goes to the full check instead, which runs in a worker thread.
 STAGE2_MAX_CHARS = 128 * 1024
-STAGE2_TIME_BUDGET = 0.02  # seconds of detector time inline; past it the message goes to the full check
+STAGE2_TIME_BUDGET = 0.05  # seconds of detector time inline; past it the message goes to the full check
 
 
 def funnel_stage(raw: bytes, settings: ClassifierSettings) -> int:

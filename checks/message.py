@@ -1063,14 +1063,16 @@ def _parse(raw: bytes) -> ParsedMessage:
 # top, deep trees) returns None and the caller parses fully. tests/test_message.py checks on every
 # corpus message that the quick text equals parse_message's text.
 
-_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")  # feedparser's headerRE
-# A run of lines feedparser reads as header lines (each with its line end, the last may lack one).
+# A run of lines feedparser's headerRE accepts (each with its line end, the last may lack one).
 _HEADER_RUN = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*(?:\n|\Z))*")
 # Header lines feedparser treats specially (envelope lines, nameless fields): left to the full parse.
 _ODD_HEADER = re.compile(r"^(?:From |:)", re.MULTILINE)
-# The only fields the body choice and the signature need; compat32 matches names exactly, case aside.
-_WANTED_HEADER = re.compile(r"^(?:content-type|content-transfer-encoding|content-disposition|from|sender):",
-                            re.IGNORECASE | re.MULTILINE)
+# The only fields the body choice and the signature need. Message.get() matches names exactly (case
+# aside); parse_message reads From/Sender by the name stripped of blanks ("From :" counts).
+_WANTED_HEADER = re.compile(
+    r"^(?:content-type|content-transfer-encoding|content-disposition|(?:from|sender)[ \t]*):",
+    re.IGNORECASE | re.MULTILINE,
+)
 _QUICK_MAX_PARTS = 100
 _QUICK_MAX_DEPTH = 8
 
@@ -1182,22 +1184,10 @@ class QuickBody:
     is_html: bool
     raw_headers: dict[str, list[str]]
 
-    def rough_text(self) -> str:
-        """A superset of the letters of the new text, for a word search: no '>' lines, no HTML tags."""
-        if self.is_html:
-            rough = _TAG_ROUGH.sub("", self.part_text[:MAX_HTML_CHARS])
-            return html.unescape(rough) if "&" in rough else rough
-        return "\n".join(line for line in self.part_text.split("\n") if not line.lstrip().startswith((">", "|")))
-
     def new_text(self) -> str:
         """Exactly parse_message(raw).text for the same raw bytes."""
         body = html_to_text(self.part_text[:MAX_HTML_CHARS]) if self.is_html else self.part_text
         return extract_new_text(body, _sender_words(_sender(self.raw_headers)))[0]
-
-
-# Whatever html_to_text treats as a tag (and comments up to their first '>'): removing these keeps every
-# word html_to_text can output, glued as it glues them across inline tags.
-_TAG_ROUGH = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:_.-]*[^>]*|[!?][^>]*)>")
 
 
 def quick_body(raw: bytes) -> QuickBody | None:

@@ -215,6 +215,8 @@ class QueueGauges(_Loop):
         self.server = server
 
     async def _refresh(self) -> None:
+        if self.server.metrics_server is None:
+            return  # nobody can scrape them: spare the store the query
         store = self.server.store
         assert store is not None
         self.server.metrics.set_queue_sizes(await store.queue_sizes())

@@ -647,6 +647,7 @@ class GuardServer:
         await self._stop_metrics()
         try:
             await self._start_metrics()
+            self.queue_gauges.wake()  # the gauges were not kept while nobody could scrape them
         except OSError as error:
             log.error("metrics.listen %s: cannot listen: %s", self.config.main.metrics.listen,
                       error.strerror or error)
@@ -825,12 +826,16 @@ def _status(server: GuardServer, address: str) -> str:
     return f"listening on {address}, {len(server.config.teams)} teams, upstream {server.relay.address}"
 
 
-async def _reload(server: GuardServer, notifier: Notifier, address: str) -> None:
+async def _reload(server: GuardServer, notifier: Notifier, address: str, lock: asyncio.Lock) -> None:
     """SIGHUP: RELOADING=1, re-read the configuration, READY=1 (also when the new one was refused)."""
-    notifier.reloading()
-    applied = await server.reload_from_disk()
-    status = _status(server, address)
-    notifier.ready(status=status if applied else f"{status}; last reload refused, see the log")
+    async with lock:  # a second SIGHUP waits, so systemd sees RELOADING, READY, RELOADING, READY
+        if server.draining:  # after STOPPING=1 there is nothing to reload and READY=1 would be wrong
+            log.warning("reload ignored: the service is shutting down")
+            return
+        notifier.reloading()
+        applied = await server.reload_from_disk()
+        status = _status(server, address)
+        notifier.ready(status=status if applied else f"{status}; last reload refused, see the log")
 
 
 async def _serve(config: Config, grace: float) -> int:
@@ -849,7 +854,8 @@ async def _serve(config: Config, grace: float) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: server.spawn(_reload(server, notifier, address)))
+    reload_lock = asyncio.Lock()
+    loop.add_signal_handler(signal.SIGHUP, lambda: server.spawn(_reload(server, notifier, address, reload_lock)))
     # Only now say so: whoever waits for this line may signal at once (SIGHUP's default action is to exit).
     log.info("listening on %s (upstream %s)", address, server.relay.address)
     notifier.ready(status=_status(server, address))

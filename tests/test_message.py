@@ -401,6 +401,11 @@ def test_quick_body_leaves_odd_mime_to_the_full_parse(raw: bytes) -> None:
         b"From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain\n\nno close\n",
         b"From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nbody without headers\n--zz--\n",
         b"From: a@example.com\r\nContent-Type: text/plain\r\n\r\nCRLF line\r\nsecond\r\n",
+        b"From: Dana Whitfield <dana@example.com>\n\nThe numbers are in.\n\nDana\n",  # the name tells the signature
+        b"From : Dana Whitfield <dana@example.com>\n\nThe numbers are in.\n\nDana\n",
+        b"From: a@example.com\nNot a header line\nSubject: x\n\nbody\n",  # the body starts at the odd line
+        b"From: a@example.com\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+        b"PHA+V2UgYXJlIHNvcnJ5IGZvciB0aGUgb3V0YWdlLjwvcD4=\n",
     ],
 )
 def test_quick_body_agrees_on_mime_shapes(raw: bytes) -> None:

@@ -19,6 +19,7 @@ from checks.model import (
     Severity,
     TeamContext,
 )
+from checks import scan
 from checks.rules import apology, service
 
 RULES_BY_ID: dict[str, Check] = {rule.id: rule for rule in (*apology.RULES, *service.RULES)}
@@ -613,3 +614,43 @@ def test_text_beyond_the_scan_limit_is_not_read() -> None:
     filler = sentence * (apology.MAX_SCAN_CHARS // len(sentence) + 10)
     assert findings_of("non-apology", "Mistakes were made. " + filler)
     assert findings_of("non-apology", filler + " Mistakes were made.") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Anchored patterns find exactly what a full scan finds
+# ---------------------------------------------------------------------------------------------
+def _anchored_patterns() -> list[tuple[str, scan.Anchored]]:
+    """Every Anchored pattern the built-in rules use, named for the failure message."""
+    from checks.rules import blame, facts, timing
+
+    found: list[tuple[str, scan.Anchored]] = []
+    for module in (apology, service, facts, timing, blame, scan):
+        for name, value in vars(module).items():
+            if isinstance(value, scan.Anchored):
+                found.append((f"{module.__name__}.{name}", value))
+            if not isinstance(value, (apology.Branches, scan.AnchoredSet)):
+                continue
+            for position, item in enumerate(value.items):
+                anchored = getattr(item, "anchored", item)
+                if isinstance(anchored, scan.Anchored):
+                    found.append((f"{module.__name__}.{name}[{position}]", anchored))
+    return found
+
+
+EQUIVALENCE_TEXTS = [text for cases in CASES.values() for text in cases["flag"] + cases["pass"]] + [
+    "Priya forgot to disable the cron job; we will send an update by Thursday noon. The fix is to add a check.",
+    "We need two more engineers. Option A (high cost): 40k, risk: low. Option2 is cheaper. We recommend option A.",
+    "Going forward, every change needs two reviewers. It must have been the new firewall rule!!! A total DISASTER.",
+    "To unsubscribe, reply STOP.\nYou are receiving this because you subscribed. All rights reserved.",
+    "I'm so sorry I'm late; I was stuck in traffic and my phone died. Thanks for your patience, and I'll make it up.",
+]
+
+
+def test_anchored_patterns_find_what_a_full_scan_finds() -> None:
+    patterns = _anchored_patterns()
+    assert len(patterns) > 100  # every family is registered
+    for name, item in patterns:
+        for text in EQUIVALENCE_TEXTS:
+            full = [(m.start(), m.end()) for m in item.pattern.finditer(text)]
+            anchored = [(m.start(), m.end()) for m in scan.prepare(text).matches(item)]
+            assert anchored == full, (name, text)

@@ -621,11 +621,15 @@ def _names_in_blame_context(scan: ScanText) -> Iterable[tuple[int, int]]:
 
 
 _TOKEN = regex.compile(r"\S+")
+_APOSTROPHE = regex.compile(r"['’]")
+_NEXT_CAPITALISED = regex.compile(r"[ \t]+(\p{Lu}[\p{L}'’-]+)")
+_CLAUSE_END = regex.compile(r"[.;!?]")
+_FOR = regex.compile(r"(?i)(?<!\w)for(?!\w)")
 
 
 def _bare(word: str) -> str:
     """A word in lower case without a contraction or possessive ("We've" -> "we", "Chris'" -> "chris")."""
-    return regex.split(r"['’]", word.lower(), maxsplit=1)[0]
+    return _APOSTROPHE.split(word.lower(), maxsplit=1)[0]
 
 
 def _not_a_colleague(text: str, start: int, end: int, attributed: frozenset[str], wording_start: int) -> bool:
@@ -650,7 +654,7 @@ def _not_a_colleague(text: str, start: int, end: int, attributed: frozenset[str]
         and not _ends_sentence(before)
     ):
         return True
-    following = regex.match(r"[ \t]+(\p{Lu}[\p{L}'’-]+)", text[end : end + 40])
+    following = _NEXT_CAPITALISED.match(text, end, min(len(text), end + 40))
     names = set(words) | ({_bare(following.group(1))} if following else set())
     return bool(attributed) and not names.isdisjoint(attributed)
 
@@ -693,8 +697,8 @@ def _blames(scan: ScanText, match: regex.Match[str]) -> bool:
     # "thanks to", "because", "due to", "courtesy of", "made by": gratitude or a plain reason unless the person's
     # action is followed by a problem ("thanks to Kofi's change, the build broke") and nobody is being thanked
     # ("thanks to Greta and Omar for the notes").
-    clause = regex.split(r"[.;!?]", after_name, maxsplit=1)[0]
-    if regex.search(r"(?i)(?<!\w)for(?!\w)", clause.split(",")[0] if groups.get("possessive") else clause):
+    clause = _CLAUSE_END.split(after_name, maxsplit=1)[0]
+    if _FOR.search(clause.split(",")[0] if groups.get("possessive") else clause):
         return False
     if trigger.startswith(("because", "due")) and not (
         groups.get("possessive") or _PAST_ACTION_AFTER.match(text, match.end(), min(len(text), match.end() + 60))
