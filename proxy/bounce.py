@@ -18,6 +18,7 @@ from typing import Iterable, Mapping, Sequence
 import jinja2
 import regex
 
+from proxy import rendering
 from proxy.pipeline import OVERRIDE_HEADER
 
 # Originals above this size are summarised by their headers (text/rfc822-headers) rather than attached whole.
@@ -40,24 +41,8 @@ _MESSAGE_ID = regex.compile(r"<[^<>\s]{1,250}>")
 _LINE_BREAKS = regex.compile(rb"\r\n|\r|\n")
 _HOSTNAME_JUNK = regex.compile(r"[^A-Za-z0-9.\-]")
 
-_environment: jinja2.Environment | None = None
-
-
 def template_environment() -> jinja2.Environment:
-    """HTML templates are autoescaped, text templates are not (they would show &lt; to the sender)."""
-    global _environment
-    if _environment is None:
-        _environment = jinja2.Environment(
-            loader=jinja2.PackageLoader("proxy", "templates"),
-            autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default=False,
-                                                default_for_string=False),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        _environment.filters["fill"] = fill
-    return _environment
+    return rendering.template_environment(fill=fill)
 
 
 def fill(text: str, width: int = 72, first: str = "", rest: str = "") -> str:

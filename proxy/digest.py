@@ -3,26 +3,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import socket
 import statistics
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time as clock_time, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
-from itertools import count
 from pathlib import Path
 from typing import Iterable, Mapping, Protocol, Sequence
 from zoneinfo import ZoneInfo
 
 import jinja2
 
+from proxy import rendering
 from proxy.config import Config, TeamFile
+from proxy.relay import ensure_maildir, write_maildir as relay_write_maildir
 from proxy.events import (
     VERDICT_AUDIT,
     VERDICT_DEFERRED,
@@ -374,25 +372,8 @@ def text_bar(point: WeekPoint, scale: int, width: int = 30) -> str:
     return "#" * held + "-" * (checked - held)
 
 
-_environment: jinja2.Environment | None = None
-
-
 def template_environment() -> jinja2.Environment:
-    """Autoescaping for .html.j2 only; StrictUndefined so a template typo fails loudly in tests."""
-    global _environment
-    if _environment is None:
-        _environment = jinja2.Environment(
-            loader=jinja2.PackageLoader("proxy", "templates"),
-            autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default=False,
-                                                default_for_string=False),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        _environment.filters["text_bar"] = text_bar
-        _environment.filters["rstrip"] = str.rstrip
-    return _environment
+    return rendering.template_environment(text_bar=text_bar, rstrip=str.rstrip)
 
 
 def empty_line(data: DigestData) -> str:
@@ -444,36 +425,11 @@ class SendError(Exception):
     """The digest could not be handed to the upstream; the message is a one-line reason."""
 
 
-_delivery_counter = count()
-
-
 def write_maildir(directory: str | Path, raw: bytes) -> Path:
-    """Deliver into a maildir the safe way: write and fsync in tmp/, then rename into new/ (atomic)."""
+    """Deliver into a maildir with the relay's durable writer (tmp/, fsync, rename into new/, fsync the directory)."""
     root = Path(directory)
-    for sub in ("tmp", "new", "cur"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
-    now = time.time()
-    name = f"{int(now)}.M{int(now % 1 * 1_000_000)}P{os.getpid()}Q{next(_delivery_counter)}.{host}"
-    temporary, final = root / "tmp" / name, root / "new" / name
-    # Maildir files conventionally use LF line ends.
-    data = raw.replace(b"\r\n", b"\n")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory_fd = os.open(root / "new", os.O_RDONLY)
-    try:
-        os.fsync(directory_fd)
-    finally:
-        os.close(directory_fd)
-    return final
+    ensure_maildir(root)
+    return root / "new" / relay_write_maildir(root, raw)
 
 
 def _split_host_port(rest: str) -> tuple[str, int]:
