@@ -132,6 +132,16 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "excuse": {
         "flag": [
+            "I apologize for the delay with your order. Unfortunately our warehouse was short-staffed this week.",
+            "So sorry about the double charge. It happened because I was covering two shifts at once.",
+            "I'm sorry the report was late. The reason was that finance sent me the figures on Friday night.",
+            "Sorry for missing the call. What happened was my train got cancelled.",
+            "I’m sorry I didn’t reply sooner. I had a lot on this week with the audit.",
+            "Apologies for the wrong invoice. We were dealing with a system upgrade at the time.",
+            "Sorry the slides had errors. It wasn't my fault.",
+            "Sorry for the broken link — the CMS has been playing up all week.",
+            "We apologise for the late parcel. Our courier had technical problems.",
+            "Sorry for the wait, we are short staffed owing to the Christmas rush.",
             "Sorry I missed the call; my laptop crashed halfway through an update.",
             "I'm sorry the slides were late, I was swamped with the audit all week.",
             "Apologies for the delay, the bus was forty minutes late this morning.",
@@ -149,6 +159,11 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I was sick and couldn't finish the slides.",
         ],
         "pass": [
+            "Our courier had problems with the van, so parcels from Monday arrive on Thursday.",
+            "I apologize for the delay with your order. I've upgraded you to express shipping at no cost.",
+            "Apologies for the wrong invoice. The corrected one is attached.",
+            "Sorry the slides had errors; that was my mistake, and the fixed deck is in the folder.",
+            "I'm sorry. The problem was that I misread your order, and I've corrected it.",
             "I'm sorry I missed the deadline.",
             "I'm sorry the report was late; you had to rework your evening because of it.",
             "The invoice you received had the wrong total.",
@@ -233,6 +248,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry, I can't believe I forgot your birthday.",
         ],
         "pass": [
+            "Sorry I double-booked the room, my mistake. You had to move your client meeting at short notice. I've booked the boardroom for you on Thursday and will check the calendar before booking in future.",
+            "I'm sorry I forgot to order your laptop; that was my mistake. You had to borrow one for a week. I've ordered it with express delivery, and in future I'll order kit the day the contract is signed.",
             "I'm sorry I sent the report late. I know you had to stay late to review it. Let me take two of your "
             "reports this week, and from now on I'll send drafts a day early.",
             "I apologise for double-booking the room; that's on me. It meant you had to run the workshop in the "
@@ -260,6 +277,10 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "deflection": {
         "flag": [
+            "I'm not sure why my colleague told you that.",
+            "Our hands are tied on this one.",
+            "This is out of our control, I'm afraid.",
+            "That's just how the system works.",
             "Unfortunately that's company policy and I can't change it.",
             "There's really nothing more we can do at this stage.",
             "I've never seen this happen with any other account.",
@@ -281,6 +302,7 @@ CASES: dict[str, dict[str, list[str]]] = {
             "We can't do anything more for you.",
         ],
         "pass": [
+            "The delay was caused by circumstances beyond our control, and I've refunded the delivery fee.",
             "I've issued a refund and it should reach your card by Friday.",
             "I understand how frustrating this is, so I've escalated it to our billing lead and will call you "
             "tomorrow.",

@@ -223,6 +223,9 @@ def test_greeting_line_is_skipped_but_later_mentions_are_not() -> None:
 # ---- public-self-blame ----
 
 SELF_BLAME_FLAGGED = [
+    case("I totally forgot to update the price list before the launch."),
+    case("I got the dates wrong in the invite."),
+    case("Mea culpa, the draft went out instead of the final version."),
     case("This one is entirely my fault."),
     case("I take full responsibility for the outage."),
     case("I messed up the filter on the mailing list."),
@@ -247,6 +250,7 @@ def test_public_self_blame_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SELF_BLAME_PASSES = [
+    case("The invite had the wrong dates; the corrected one is attached."),
     case("We take this seriously and are reviewing the release process."),
     case("The team is responsible for the follow-up."),
     case("I will send an update tomorrow at noon."),
@@ -267,6 +271,13 @@ def test_public_self_blame_passes(text: str, options: dict[str, Any]) -> None:
 # ---- same-day-solution ----
 
 SAME_DAY_FLAGGED = [
+    case("The staging database was wiped. We have already restored the backup."),
+    case("The export sent duplicate rows. We will add a confirmation prompt to the script."),
+    case("We’re adding an extra review step before every pricing change."),
+    case("We've put in place a retention rule of 30 days."),
+    case("We've rolled back the release."),
+    case("A second approval will be added to the deploy pipeline."),
+    case("We will introduce a review step for config changes."),
     case("The fix is to add a second approval step before every release."),
     case("We have already fixed the template and resent it."),
     case("Going forward, every change will need two reviewers."),
@@ -303,6 +314,11 @@ def test_same_day_solution_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SAME_DAY_PASSES = [
+    case("The job was stopped at 10:02 and no further emails went out."),
+    case("We will add you to the incident channel."),
+    case("We will set up a call for Wednesday to go through the options."),
+    case("We changed the firewall rule on Friday, which blocked the payment callbacks."),
+    case("We will present options for preventing a repeat on Wednesday."),
     case("We will share a recommended fix by Thursday."),
     case("Our recommendation will follow on Wednesday."),
     case("We are still investigating the cause."),
@@ -466,6 +482,8 @@ def test_late_update_points_at_the_time_words() -> None:
 # ---- speculation ----
 
 SPECULATION_FLAGGED = [
+    case("The load balancer might have dropped the sessions."),
+    case("It's possible the sync overwrote the newer records."),
     case("The backup probably failed overnight."),
     case("It must have been the new firewall rule."),
     case("I guess the import ran twice."),
@@ -497,6 +515,8 @@ def test_speculation_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SPECULATION_PASSES = [
+    case("You may have received the newsletter twice."),
+    case("It is possible to restore individual files from the backup."),
     case("The issue is fixed."),
     case("We will know more by 3pm."),
     case("Likewise, the API returned errors between 09:10 and 09:40 CET."),

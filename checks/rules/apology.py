@@ -1055,6 +1055,113 @@ _EXCUSE = Branches(
         r"(?:unclear|confusing|ambiguous|vague|misleading|not clear)\b", before=90, after=15,
     ),
 )
+# Explanations that only count once the message apologises somewhere: on their own they can be plain reporting,
+# next to an apology they argue the mistake away (staffing, workload, other people's systems, "what happened was").
+_TROUBLE_SUBJECT = (
+    r"(?:the|our|my|their|a|an) (?:[\w-]+ ){0,2}?(?:courier|couriers|carrier|supplier|suppliers|vendor|vendors|"
+    r"warehouse|system|systems|server|servers|software|tool|tools|template|cms|website|site|portal|app|platform|"
+    r"bank|post office|postal service|post|delivery company|driver|partner|contractor|contractors|printer|factory|"
+    r"manufacturer|provider|network|database|it department|it team|payment processor|machine|equipment|"
+    r"integration|api|team|office|department|store|shop|helpdesk|help desk|call centre|call center|colleague|"
+    r"colleagues|manager|client|customer|boss)"
+)
+_TROUBLE_STATE = (
+    r"(?:lagging|slow|down|late|delayed|broken|overloaded|overwhelmed|swamped|backed up|backlogged|behind|offline|"
+    r"unavailable|buggy|glitchy|misbehaving|playing up|acting up|not working|failing|crashing|crashed|went down|"
+    r"ran late|short-staffed|understaffed|short staffed|short-handed|short handed|"
+    r"(?:a |an |some |several |a few |technical |major |big )?(?:problems?|issues?|outage|glitch|glitches|fault|"
+    r"backlog|bug|bugs|hiccups?|meltdown|difficulties|trouble)|"
+    r"sent (?:me|us) (?:the|it|them)|gave (?:me|us) the wrong|forgot|mixed up|lost)"
+)
+_TROUBLE_WORDS = (
+    "lagging|slow|down|late|delayed|broken|overloaded|overwhelmed|swamped|backed|backlogged|behind|offline|unavailable|"
+    "buggy|glitchy|misbehaving|playing|acting|working|failing|crashing|crashed|went|ran|staffed|understaffed|handed|"
+    "problem|problems|issue|issues|outage|glitch|glitches|fault|backlog|bug|bugs|hiccup|hiccups|meltdown|"
+    "difficulties|trouble|sent|gave|forgot|mixed|lost"
+)
+_EXPLANATION = Branches(
+    # "it happened because", "the reason was", "what happened was", "the problem was that"
+    branch(
+        "explainer",
+        "because|reason|cause|happened|problem|issue|trouble|thing",
+        r"\b(?:it|this|that|all this|all of this)(?: only| all)? (?:happened|occurred|was|came about) "
+        r"(?:(?:simply|just|mainly|partly|mostly|purely) )?because\b|"
+        r"\bthe (?:main |only |simple |real )?(?:reason|cause)(?: for (?:this|that|it|the [\w-]+(?: [\w-]+)?))? "
+        r"(?:was|is|being)\b(?! (?:my|our|a mistake|an error|an oversight) )|"
+        r"\bwhat (?:happened|went wrong) (?:was|is)\b|"
+        r"\bthe (?:problem|issue|trouble|thing) (?:was|is) that (?:the|our|their|they|we|there)\b",
+        before=60, after=40,
+    ),
+    # "it wasn't our fault", "it was out of our hands"
+    branch(
+        "not-our-fault",
+        "fault|hands",
+        r"\b(?:it|this|that)(?:'s not| is not| isn't| was not| wasn't) (?:really |entirely |strictly |actually |"
+        r"all |just )?(?:my|our|(?:the )?[\w-]+['’]s) fault\b|"
+        r"\b(?:not|no) (?:really |entirely |strictly |actually |all )?(?:my|our) fault\b|"
+        r"\b(?:out of|beyond|outside) (?:my|our) hands\b",
+        before=50, after=10,
+    ),
+    # staffing and workload: "short-staffed", "covering two shifts", "I had a lot on", "we were dealing with"
+    branch(
+        "staffing",
+        "staffed|understaffed|short|shortage|shortages|covering|handed",
+        r"\b(?:short[- ]?staffed|under-?staffed|short[- ]handed|short of (?:staff|people|hands)|"
+        r"(?:a |the )?staff(?:ing)? shortages?|(?:two|three|several|a few|some) (?:people|staff|colleagues) short|"
+        r"covering (?:for )?(?:two|three|several|multiple|extra|double|a double|back-to-back) (?:shifts|roles|jobs|"
+        r"desks|teams)|covering for (?:a |an |my |our )?(?:sick |absent )?(?:colleague|coworker|co-worker|someone|"
+        r"somebody|manager|boss|team ?mate))\b",
+        before=60, after=70,
+    ),
+    branch(
+        "workload",
+        "i|we & had|dealing|struggling|coping|juggling|contending|handling|battling",
+        r"\b(?:I|we)(?:'ve| have|'d| had)? (?:had|been having) (?:(?:such|so|quite) )?(?:a lot|so much|loads|tons|"
+        r"a ton|plenty|a great deal|a mountain|a pile) (?:on|going on|to do|to deal with|on (?:my|our) plates?)\b|"
+        r"\b(?:I|we)(?: was| were|'ve been| have been|'d been| had been) (?:\w+ )?(?:dealing|struggling|coping|juggling|"
+        r"contending|battling) with\b",
+        after=80, start=True,
+    ),
+    # other people's and machines' troubles: "the courier had problems", "the system was lagging"
+    branch(
+        "circumstances",
+        "courier|couriers|carrier|supplier|suppliers|vendor|vendors|warehouse|system|systems|server|servers|software|"
+        "tool|tools|template|cms|website|site|portal|app|platform|bank|post|office|driver|partner|contractor|"
+        "contractors|printer|factory|manufacturer|provider|network|database|processor|machine|equipment|integration|"
+        "api|team|department|store|shop|helpdesk|desk|centre|center|colleague|colleagues|manager|client|customer|boss|"
+        f"service & {_TROUBLE_WORDS}",
+        rf"\b{_TROUBLE_SUBJECT} (?:(?:was|were|had been|has been|have been|kept|had|has|is|are|got|went|ran) )?"
+        r"(?:(?:being|been|really|very|so|quite|completely|totally|all|just|also|then|badly|seriously|having|"
+        r"constantly|still|massively|running) ){0,2}"
+        rf"{_TROUBLE_STATE}\b",
+        before=50, after=110,
+    ),
+    # "unfortunately our warehouse ...", "unfortunately, there was ..." (not "unfortunately I ...", which owns it)
+    branch(
+        "unfortunately",
+        "unfortunately|sadly|regrettably",
+        r"\b(?:unfortunately|sadly|regrettably),? (?:the|our|their|there|they|a|an|some|several|one of)\b"
+        r"(?! (?:\w+ )?(?:means?|meant)\b)",
+        after=40, start=True,
+    ),
+    # "due to the snow", "because of a system upgrade" in any sentence once there is an apology
+    branch(
+        "cause",
+        "due|owing|because|result|account & weather|snow|storm|storms|strike|strikes|holiday|holidays|illness|"
+        "sickness|shortage|shortages|volume|volumes|demand|backlog|outage|outages|upgrade|maintenance|migration|bug|"
+        "glitch|problem|problems|issue|issues|difficulties|traffic|workload|circumstances|staff|staffing|courier|"
+        "supplier|vendor|system|systems|server|software|network|flu|covid|absence|absences|sick|leave|holiday|"
+        "christmas|rush|peak",
+        r"\b(?:due to|owing to|because of|as a result of|on account of) "
+        r"(?!(?:my|our|this|that|the|an?) (?:own )?(?:mistake|error|oversight|mix-?up|fault|carelessness)\b)"
+        r"(?:[\w'’-]+ ){0,3}?(?:weather|snow|storms?|strikes?|holidays?|illness|sickness|shortages?|volumes?|demand|"
+        r"backlog|outages?|upgrade|maintenance|migration|bugs?|glitch(?:es)?|problems?|issues?|difficulties|traffic|"
+        r"workload|circumstances|staff|staffing|courier|supplier|vendor|systems?|server|software|network|flu|covid|"
+        r"absences?|sick leave|christmas rush|peak)\b",
+        before=5, after=110,
+    ),
+)
+
 # After an apology in the same sentence, "because ..." / "due to ..." introduces the circumstances.
 _CAUSE = rule_pattern(r"\b(?:because|due to|owing to|on account of|as a result of|thanks to)\b")
 _CAUSE_IS_EXCUSE = rule_pattern(
@@ -1066,7 +1173,9 @@ _CAUSE_IS_EXCUSE = rule_pattern(
     r"the\b|there\b|they\b|he\b|she\b|someone\b|somebody\b|everyone\b|everybody\b|a\b|an\b)"
 )
 # A dangling connective left when the explanation is cut off ("I'm sorry I was late because").
-_TRAILING_CONNECTIVE = regex.compile(r"(?i)[\s,;:—–-]+(?:but|because|as|since|and|so|when|after)$")
+_TRAILING_CONNECTIVE = regex.compile(
+    r"(?i)[\s,;:—–-]+(?:but|because|as|since|and|so|when|after|(?:which|that)\s+(?:was|were|is|are|has\s+been))$"
+)
 
 EXCUSE_WHY = (
     "Explaining the circumstances behind a mistake reads as an argument that it wasn't really your fault; "
@@ -1089,6 +1198,7 @@ class ExcuseCheck:
         yield from collect(
             lambda: self._phrase_findings(scan),
             lambda: self._cause_findings(scan),
+            lambda: self._explanation_findings(scan),
             lambda: scan.extra_findings(
                 EXCUSE_WHY, lambda words: f'Delete "{words}"; keep the apology and what you will do about it.'
             ),
@@ -1096,6 +1206,16 @@ class ExcuseCheck:
 
     def _phrase_findings(self, scan: RuleScan) -> Iterator[Finding]:
         for _, match in scan.branch_matches(_EXCUSE):
+            start, end = match.start(), scan.clause_end(match.end())
+            yield scan.finding(start, end, EXCUSE_WHY, self._suggestion(scan, start, end))
+
+    def _explanation_findings(self, scan: RuleScan) -> Iterator[Finding]:
+        """Explanations that argue a mistake away ("it happened because", "the courier had problems"), counted only
+        when the message apologises: the same words in a plain report describe rather than excuse."""
+        matches = [match for _, match in scan.branch_matches(_EXPLANATION)]
+        if not matches or first_apology(scan) is None:
+            return
+        for match in matches:
             start, end = match.start(), scan.clause_end(match.end())
             yield scan.finding(start, end, EXCUSE_WHY, self._suggestion(scan, start, end))
 
@@ -1118,6 +1238,17 @@ class ExcuseCheck:
         excerpt = scan.words(start, end)
         sentence_start, _ = scan.sentence_bounds(start, end)
         apology = first_apology(scan, sentence_start, start)
+        if apology is None:
+            # The explanation has a sentence of its own: quote the apology it follows (or precedes) as what to keep.
+            elsewhere = first_apology(scan)
+            if elsewhere is not None:
+                kept_start = apology_head_start(scan, elsewhere)
+                _, kept_end = scan.sentence_bounds(elsewhere.start(), elsewhere.end())
+                kept_end = min(kept_end, start) if kept_start < start else kept_end
+                kept = " ".join(scan.text[kept_start:kept_end].split()).rstrip(" ,;:—–-")
+                if kept:
+                    kept = kept if kept[-1] in ".!?" else kept + "."
+                    return f'Delete "{excerpt}" and let the apology stand on its own: "{kept[0].upper() + kept[1:]}"'
         if apology is not None:
             contrast = _CONTRAST.search(scan.text, apology.end(), start, timeout=scan.timeout(apology.end(), start))
             kept_end = contrast.start() if contrast else start  # "sorry, but to be fair ..." keeps only "sorry"
@@ -1501,7 +1632,9 @@ _AMENDS_VERBS = (
     r"care of|some|a few|the rest|your|(?:\w+ ){0,3}off your)|handl(?:e|ed|ing)|pick(?:ed)? up|finish(?:ed|ing)?|"
     r"complet(?:e|ed|ing)|stay late|buy you|sen[dt](?:ing)? you|attach(?:ed|ing)?|offer(?:ed|ing)?|owe you|absorb|"
     r"pa(?:y|id) for|expedit(?:e|ed|ing)|upgrad(?:e|ed|ing)|repair(?:ed|ing)?|recover(?:ed|ing)?|"
-    r"sort(?:ed|ing)? (?:it|this|that) out)"
+    r"sort(?:ed|ing)? (?:it|this|that) out|(?:re)?book(?:ed|ing)? (?:you|it|a|an|the|another)|"
+    r"order(?:ed|ing)? (?:it|you|a|an|the|another|new)|meet (?:you|whenever|at|on|tomorrow|today)|"
+    r"mov(?:e|ed|ing) (?:my|our) (?:meeting|call|plans|appointment))"
 )
 # A remedy that has been or will be given ("a refund has been issued", "I've credited you"), not one refused.
 _REMEDY_NOUNS = "refund|credit|voucher|discount|replacement|reimbursement|compensation"
@@ -1544,7 +1677,8 @@ _AMENDS = Branches(
         "rescheduling|correct|corrected|correcting|restore|restored|restoring|take|took|taking|handle|handled|handling|"
         "pick|picked|finish|finished|finishing|complete|completed|completing|stay|buy|sent|sending|attach|attached|"
         "attaching|offer|offered|offering|owe|absorb|pay|paid|expedite|expedited|expediting|upgrade|upgraded|upgrading|"
-        "repair|repaired|repairing|recover|recovered|recovering|sort|sorted|sorting",
+        "repair|repaired|repairing|recover|recovered|recovering|sort|sorted|sorting|book|booked|booking|rebook|"
+        "rebooked|order|ordered|ordering|meet|move|moved|moving",
         r"\b(?:I|we)(?:'ll| will| can| could| would like to|'d like to| am going to|'m going to| are going to|"
         r"'re going to| have|'ve| already| just| now|'m| am| are|'re| would be happy to|'d be happy to|'m happy to|"
         r" am happy to)? (?:(?:happily|gladly|personally|also|already|now|immediately|right away|gone ahead and) )?"

@@ -738,11 +738,13 @@ _SELF_BLAMES = AnchoredSet((
         r"|i\s+should\s+have\s+(?:caught|noticed|checked|tested|seen|known|verified|double-?checked|spotted|reviewed|"
         r"been\s+more\s+careful)"
         r"|i\s+(?:accidentally|mistakenly|carelessly|wrongly|inadvertently)\s+[a-z]+"
-        r"|i\s+(?:forgot|failed|neglected)\s+to\s+[a-z]+"
+        r"|i\s+(?:(?:totally|completely|simply|just|clean|entirely)\s+)?(?:forgot|failed|neglected)\s+to\s+[a-z]+"
+        r"|i\s+got\s+(?:the|my|our|your|a|an|this|that|it|these|those)\s+(?:[\w-]+\s+){0,3}?wrong(?!\w)"
         r"|i\s+(?:overlooked|caused|broke)(?!\w)"
     ), "i & responsibility|blame|fault|responsible|messed|screwed|fouled|mucked|dropped|blew|goofed|botched|fumbled|made|"
        "one|should|accidentally|mistakenly|carelessly|wrongly|inadvertently|forgot|failed|neglected|overlooked|caused|"
-       "broke", before=25, after=90, start=True),
+       "broke|got", before=25, after=90, start=True),
+    anchored(_self_blame(r"mea\s+culpa"), "mea & culpa", before=5, after=12, start=True),
     anchored(_self_blame(r"blame\s+(?:it\s+on\s+|this\s+on\s+)?me(?!\w)"), "blame & me", after=30, start=True),
     anchored(_self_blame(r"the\s+blame\s+(?:is|lies|rests)\s+(?:\w+\s+)?(?:with\s+me|mine)"), "the & blame",
     before=6, after=60,

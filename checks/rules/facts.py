@@ -35,6 +35,12 @@ _HEDGE = regex.compile(
     r"probably|presumably|possibly|perhaps|maybe|supposedly|apparently|hopefully|conceivably"
     r"|(?:most\s+|very\s+|quite\s+|more\s+than\s+)?likely"
     r"|must\s+have(?:\s+been)?|might\s+have\s+been|could\s+have\s+been|may\s+have\s+been\s+caused"
+    # a guess about what happened: "the load balancer might have dropped"; "you may have received" is notice wording
+    r"|(?<!you\s)(?<!you\s(?:also|already)\s)(?:might|may)\s+(?:well\s+|also\s+)?have\s+(?!been\s+(?:affected|"
+    r"charged|sent|asked|contacted|notified)\b)(?:[a-z]+(?:ed|en|wn|ne|ck|pt|lt|ost|ung|ew|ook|ought|ught)|sent|spent|"
+    r"meant|lent|burnt|learnt)"
+    # "it's possible the sync overwrote ...", not "it is possible to configure ..."
+    r"|it(?:['’]s|\s+is)\s+(?:quite\s+|entirely\s+|very\s+|also\s+)?possible(?!\s+(?:to|for)\b)(?:\s+that)?"
     r"|i\s+guess|i['’]d\s+guess|my\s+guess\s+is|i['’]m\s+guessing|(?:our|my)\s+best\s+guess"
     r"|(?:i|we)\s+(?:think|believe|suspect|assume|imagine|reckon|presume|figure)"
     r"|(?:i['’]m|we['’]re|i\s+am|we\s+are)\s+(?:pretty|fairly|quite|reasonably)\s+(?:sure|certain|confident)"
@@ -48,7 +54,7 @@ _HEDGE_KEYWORDS = (
     "probably", "presumably", "possibly", "perhaps", "maybe", "supposedly", "apparently", "hopefully",
     "conceivably", "likely", "must", "might", "could", "may", "guess", "guessing", "think", "believe", "suspect",
     "assume", "imagine", "reckon", "presume", "figure", "sure", "certain", "confident", "seems", "seem", "looks",
-    "appears", "chances", "likelihood", "knows", "idea",
+    "appears", "chances", "likelihood", "knows", "idea", "possible",
 )
 _DRAMA = regex.compile(
     r"(?<!\w)(?:"

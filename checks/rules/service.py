@@ -64,9 +64,21 @@ _DEFLECTION = Branches(
     ),
     branch(
         "nothing",
-        "hands|pay|paygrade|grade|remit|authority|scope|up",
-        r"\b(?:out of|beyond|above) (?:my|our) (?:hands|pay ?grade|remit|authority|scope)\b|\bmy hands are tied\b|"
+        "hands|pay|paygrade|grade|remit|authority|scope|up|control",
+        r"\b(?:out of|beyond|above|outside) (?:my|our) (?:hands|pay ?grade|remit|authority|scope)\b|"
+        # present tense only: "circumstances beyond our control" explains the past (an excuse, not a refusal)
+        r"\b(?:this|that|it)(?:'s| is)(?: (?:simply|just|sadly|unfortunately|completely|entirely))? (?:out of|beyond|"
+        r"outside) (?:my|our) control\b|"
+        r"\b(?:my|our) hands are (?:\w+ )?tied\b|"
         r"\b(?:not|isn't|is not) up to (?:me|us)\b", before=20, after=20,
+    ),
+    # "that's just how the system works": the process is presented as a fact the customer has to live with
+    branch(
+        "policy",
+        "how|way & works|work|is|goes|operates",
+        r"\b(?:that's|that is|this is|it's|it is)(?: (?:just|simply|unfortunately|sadly))? (?:how|the way) "
+        r"(?:the system|our system|the process|our process|it|things|the software|the rules) (?:works?|is|goes|"
+        r"operates?)\b", before=40, after=40,
     ),
     # never heard of this / you're the first / works on our end
     branch(
@@ -126,8 +138,10 @@ _DEFLECTION = Branches(
     branch(
         "colleague",
         "why|whoever|should|shouldn",
-        r"\bI (?:don't|do not|can't|cannot) (?:know|explain|say|understand) why (?:the other \w+|they|he|she|someone|"
-        r"somebody|anyone|that (?:agent|person|rep)|whoever) (?:told|said|promised|gave|quoted)\b|"
+        r"\bI(?: don't| do not| can't| cannot|'m not sure| am not sure| have no idea| honestly don't) "
+        r"(?:(?:know|explain|say|understand) )?why (?:the other \w+|they|he|she|someone|somebody|anyone|"
+        r"that (?:agent|person|rep)|whoever|(?:my|a|our|your|the) (?:previous |other |last )?(?:colleague|agent|rep|"
+        r"representative|advisor|adviser|team|person)) (?:told|said|promised|gave|quoted)\b|"
         r"\bwhoever (?:told|promised|gave|quoted) you\b|"
         r"\b(?:they|he|she) (?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b",
         before=40, after=50,

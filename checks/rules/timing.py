@@ -72,6 +72,37 @@ def _solution(source: str) -> regex.Pattern[str]:
     return regex.compile(r"(?<!\w)(?:" + source + r")", regex.IGNORECASE)
 
 
+# "Add", "set up" and the like announce a remedy only with a safeguard as their object ("add a confirmation
+# prompt"); "we'll add you to the list" or "we'll set up a call" are ordinary arrangements.
+_SAFEGUARD = (
+    r"(?:a|an|another|extra|more|new|automated|automatic|additional|two|a\s+second|second|mandatory|proper)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:checks?|steps?|reviews?|tests?|prompts?|confirmations?|guard(?:rail)?s?|validations?|"
+    r"alerts?|locks?|approvals?|safeguards?|warnings?|limits?|monitoring|monitors?|reviewers?|gates?|stages?|"
+    r"canary|rules?|sign-?offs?|backups?|alarms?|checklists?|policy|process|procedure)(?!\w)"
+)
+_REMEDY_VERBS = (
+    r"restored|rolled\s+back|reverted|recovered|re-?sent|re-?issued|re-?ran|re-?run|put\s+in\s+place|introduced|"
+    r"implemented|tightened|locked\s+down|automated|"
+    r"restore|roll\s+back|revert|recover|re-?send|re-?issue|introduce|implement|tighten|lock\s+down|automate|"
+    r"require|enforce|change\s+(?:how|the\s+way|our\s+(?:process|procedure|policy|rules?))|"
+    rf"(?:add(?:ed)?|set\s+up|built|build|created?|deployed|deploy|put\s+in)\s+{_SAFEGUARD}"
+)
+_REMEDY_GERUNDS = (
+    r"restoring|rolling\s+back|reverting|recovering|re-?sending|re-?issuing|re-?running|putting\s+in\s+place|"
+    r"introducing|implementing|tightening|locking\s+down|automating|requiring|enforcing|"
+    r"changing\s+(?:how|the\s+way|our\s+(?:process|procedure|policy|rules?))|"
+    rf"(?:adding|setting\s+up|building|creating|deploying|putting\s+in)\s+{_SAFEGUARD}"
+)
+_REMEDY_GATE = (
+    "restored|rolled|reverted|recovered|resent|re|reissued|reran|rerun|put|introduced|implemented|added|deployed|"
+    "tightened|locked|automated|switched|migrated|replaced|restore|roll|revert|recover|resend|reissue|introduce|"
+    "implement|add|deploy|tighten|lock|automate|switch|migrate|replace|require|enforce|set|change|make|build|create|"
+    "write|restoring|rolling|reverting|recovering|resending|reissuing|rerunning|putting|introducing|implementing|"
+    "adding|deploying|tightening|locking|automating|switching|migrating|replacing|requiring|enforcing|setting|"
+    "changing|building|creating|writing"
+)
+
+
 # A notice that already presents the remedy rather than saying when it will come: each wording is tried only
 # where its first word occurs and a word it needs follows.
 _SOLUTIONS = AnchoredSet((
@@ -105,6 +136,24 @@ _SOLUTIONS = AnchoredSet((
         r"(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+have|\s+are)(?!\w)"
     ), "to & prevent|avoid|stop", before=4, after=140, start=True),
     anchored(_solution(r"as\s+a\s+workaround"), "as & workaround", before=8, after=25, start=True),
+    # Remedies and changes the notice already announces, done or coming: "we have restored the backup", "we will
+    # add a confirmation prompt", "we're adding a check". Simple past ("we changed the config") stays out: that is
+    # usually what went wrong. So does containment ("we have stopped the job"): stopping the damage is a fact of the
+    # incident, not the recommended fix.
+    anchored(_solution(
+        r"(?:we|i)(?:['’]ve|\s+have|['’]ll|\s+will|\s+are\s+going\s+to|['’]re\s+going\s+to|\s+plan\s+to|"
+        r"\s+intend\s+to)(?:\s+(?:already|now|also|just|then|immediately|quickly|additionally))?\s+"
+        rf"(?:{_REMEDY_VERBS})(?!\w)"
+        r"|(?:we|i)(?:['’]re|\s+are|['’]m|\s+am)(?:\s+(?:already|now|also|currently))?\s+"
+        rf"(?:{_REMEDY_GERUNDS})(?!\w)"
+    ), f"we|i & {_REMEDY_GATE}", before=45, after=90, start=True),
+    anchored(_solution(
+        r"(?:will|is\s+going\s+to|are\s+going\s+to)\s+(?:now\s+|also\s+|soon\s+)?be\s+"
+        r"(?:added|introduced|implemented|put\s+in\s+place|enforced|restored|reverted|rolled\s+back|automated)(?!\w)"
+        r"|(?:has|have)\s+(?:already\s+|now\s+)?been\s+(?:restored|rolled\s+back|reverted|recovered|re-?sent|"
+        r"re-?issued|re-?run|put\s+in\s+place)(?!\w)"
+    ), "will|is|are|has|have & added|introduced|implemented|put|enforced|rolled|restored|reverted|automated|"
+       "recovered|resent|re|reissued|rerun", before=30, after=60, start=True),
 ))
 _UPDATE_NOUNS = (
     "update|updates|updated|recommend|recommends|recommended|recommending|recommendation|recommendations|fix|fixes|"
