@@ -45,7 +45,8 @@ class ClassifierSettings:
 # Whitespace as it can appear between two words in raw mail: spaces, folded lines, HTML
 # tags and no-break-space entities, quoted-printable soft breaks, UTF-8 no-break spaces.
 _SEP = rb"(?:\s|&nbsp;|&#160;|&#xa0;|\xc2\xa0|<[^<>]{0,200}>|=\r?\n)+"
-_WORD = rb"[a-z0-9'-]+"
+# A word between guard words; an apostrophe may come as a curly quote or an HTML entity in raw mail.
+_WORD = rb"(?:[a-z0-9'-]|\xe2\x80\x99|&#?[a-z0-9]{1,7};)+"
 
 
 def _before(words: bytes, between: int = 1) -> re.Pattern[bytes]:
@@ -72,7 +73,7 @@ _OUR_VERBS = (
     rb"sent|send|gave|given|quoted|listed|included|attached|linked|published|posted|announced|stated|said|mentioned|"
     rb"wrote|charged|billed|shipped|delivered|e-?mailed|mailed|provided|reported|printed|displayed|showed|shown|put|"
     rb"entered|typed|picked|chose|selected|deployed|pushed|merged|released|scheduled|booked|assigned|labell?ed|named|"
-    rb"invited|added|contained|was|were|been|got|out"
+    rb"invited|added|contained|was|were|been|got|out|told|promised"
 )
 _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"sorry"),
@@ -135,6 +136,44 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"misprint"),
     _Anchor(b"misstat"),
     _Anchor(b"mislabel"),
+    # Service-desk deflection (SPEC section 4, `deflection`): a reply that answers a problem with policy,
+    # "nothing we can do", doubt or another agent is the mail the guard exists for, apology or not.
+    _Anchor(
+        b"polic",
+        suffix=re.compile(rb"(?:y|ies)(?![a-z])"),
+        before=re.compile(
+            rb"(?:^|[^a-z])(?:our|company|store|bank|airline|against|per|s|is|standard|strict)"  # s: it's, that's
+            rb"(?:" + _SEP + rb"(?!privacy|cookie|data|acceptable|fair|usage|return|returns|refund|travel|expense)"
+            + _WORD + rb"){0,1}" + _SEP + rb"\Z"
+        ),
+        after=_after(rb"(?:y|ies)SEP(?:doesn't|does|won't|will|wouldn't|can't|cannot|don't|do)SEP"),
+    ),
+    _Anchor(b"nothing", after=_after(
+        rb"(?:SEP(?:more|else|further|that|really|much))*SEP(?:i|we|anyone|anybody|one|that|they)SEP")),
+    _Anchor(b"anything", before=_before(rb"do", 0)),
+    _Anchor(b"hands", right_boundary=True, before=_before(rb"my|our", 0)),
+    _Anchor(b"never", right_boundary=True, after=_after(
+        rb"SEP(?:heard|seen|come|encountered|happened|had|been)(?![a-z])")),
+    _Anchor(b"first", right_boundary=True, before=_before(
+        rb"you|re|youre|are", 1)),  # re: you're, however its apostrophe is written
+    _Anchor(b"department", right_boundary=True, before=_before(rb"my|our", 0)),
+    _Anchor(b"agent", before=_before(rb"other|previous|last|earlier|another|different|first", 1)),
+    _Anchor(b"representative", before=_before(rb"other|previous|last|earlier|another|different|first", 1)),
+    _Anchor(b"whoever", after=_after(rb"SEP(?:told|promised|gave|quoted|said)(?![a-z])")),
+    # Thanks standing in for an apology ("thanks for bearing with us while we sorted out your delivery").
+    _Anchor(b"patien", before=_before(rb"thank|thanks|thx|appreciate|grateful|for|being|s", 6)),
+    _Anchor(b"waiting", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|grateful|for|s", 5)),
+    _Anchor(b"bearing", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|grateful|for|s", 5)),
+    _Anchor(b"understanding", right_boundary=True,
+            before=_before(rb"thank|thanks|thx|appreciate|grateful|for|s", 6)),
+    # First-person admissions with no apology word: "I should have checked", "I failed to tell you".
+    _Anchor(b"should", after=_after(
+        rb"(?:n(?:[^a-z\s]{1,8}|&[a-z0-9#]{1,7};)t|nt|SEPnot)?SEPhave(?![a-z])|(?:[^a-z\s]{1,8}|&[a-z0-9#]{1,7};)ve(?![a-z])")),
+    _Anchor(b"overlook", after=_after(rb"ed(?![a-z])")),
+    _Anchor(b"failed", right_boundary=True, before=_before(rb"i|we|completely|totally|simply|just", 0)),
+    _Anchor(b"missed", right_boundary=True, after=_after(
+        rb"SEP(?:(?:the|your|our|a|my|an|its)SEP)?(?:" + _WORD + rb"SEP)?(?:deadline|cut|due|renewal|payment|filing|"
+        rb"submission|handover|hand|meeting|call|appointment|interview|1:1|one|session|catch)")),
     _Anchor(
         b"responsib",
         before=re.compile(
@@ -555,7 +594,8 @@ _SOCIAL_AFTER = regex.compile(
     r"response|responding|answer|answering|getting\s+back|following\s+up|writing\s+back|coming\s+back)\b|"
     r"\s*(?:[,.;!:)\u2014\u2013-]|$))"
     r"|\s+for\s+not\s+(?:\w+\s+)?(?:replying|responding|answering|getting\s+back|writing|being\s+in\s+touch|"
-    r"following\s+up|coming\s+back)\b"
+    r"following\s+up|coming\s+back)\b(?!\s+(?:to|with)\s+(?:the|our|a|an|their|his|her)\s+(?!e-?mail|mail|message|"
+    r"question|post|thread|list)[\w-])"
     r"|\s+for\s+(?:taking\s+(?:so\s+)?(?:long|a\s+while|forever|ages)|being\s+(?:slow|late))\s+(?:to|in)\s+"
     r"(?:reply|respond|answer|get|getting|write|replying|responding)\b"
     r"|\s+for\s+(?:the\s+)?length\s+of\s+(?:this|my|the)\b"
@@ -679,10 +719,12 @@ class _Family:
     marker: bool = False
     needs_owner: bool = False
     prospective: bool = False  # can be said ahead of planned work ("sorry for the inconvenience"): checked for that
+    context: regex.Pattern[str] | None = None  # must match in the sentence or its neighbours for a match to count
 
 
 def _family(
-    name: str, anchors: str, *patterns: str, marker: bool = False, needs_owner: bool = False, prospective: bool = False
+    name: str, anchors: str, *patterns: str, marker: bool = False, needs_owner: bool = False, prospective: bool = False,
+    context: regex.Pattern[str] | None = None,
 ) -> _Family:
     # The first-person actor is the slow part of a pattern (it is tried at every position): the
     # alternatives that start with it share one copy.
@@ -692,7 +734,7 @@ def _family(
     if personal:
         others.append(lead + "(?:" + "|".join(f"(?:{p})" for p in personal) + ")")
     compiled = regex.compile("|".join(f"(?:{p})" for p in others), _I)
-    return _Family(name, tuple(a.encode() for a in anchors.split()), compiled, marker, needs_owner, prospective)
+    return _Family(name, tuple(a.encode() for a in anchors.split()), compiled, marker, needs_owner, prospective, context)
 
 
 _FAMILIES: tuple[_Family, ...] = (
@@ -722,7 +764,8 @@ _FAMILIES: tuple[_Family, ...] = (
         + _IN_ERROR_PASSIVE + r"\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,1}?" + _SENT_VERBS + r"\s+(?:[\w'-]+\s+){0,4}?" + _IN_ERROR + r"\b",
         r"\b" + _SENT_VERBS + r"\s+(?:[\w'-]+\s+){0,4}?(?:in\s+error|by\s+(?:mistake|accident))\b",
-        _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?" + _ADVERBS + r"\b",
+        _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?" + _ADVERBS + r"\b(?!\s+(?:discovered|found|stumbled|came\s+across|"
+        r"ran\s+into|bumped\s+into|met|learned|learnt|fell\s+asleep|invented)\b)",
     ),
     _family(
         "wrong", "wrong incorrect erroneous inaccura error mistake typo",
@@ -730,7 +773,8 @@ _FAMILIES: tuple[_Family, ...] = (
         r"shared|circulated|forwarded|generated|produced|created|calculated|computed|applied|used|set|configured|issued|"
         r"announced|stated|said|mentioned|wrote|charged|billed|shipped|delivered|e-?mailed|mailed|provided|reported|"
         r"printed|displayed|showed|shown|put|entered|typed|picked|chose|selected|deployed|pushed|merged|released|"
-        r"scheduled|booked|assigned|labell?ed|named|invited|added)\s+(?:(?:you|out|it|them|your|the|a|an|some|with|us|"
+        r"scheduled|booked|assigned|labell?ed|named|invited|added|told|promised)\s+(?:(?:you|out|it|them|your|the|a|an|"
+        r"some|with|us|client|customer|customers|team|board|"
         r"everyone|all\s+of\s+you|to|was|were|is|are|had|have|been|all)\s+){0,3}" + _BAD_THING + r"\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:sent|e-?mailed|mailed|delivered|shipped|forwarded|posted|invited|"
         r"billed|charged)\s+(?:[\w'-]+\s+){0,4}?to\s+(?:the\s+)?" + _BAD_THING + r"\b",
@@ -744,6 +788,9 @@ _FAMILIES: tuple[_Family, ...] = (
         r"\b(?:the|this|that)\s+" + _COMM_RARE + r"\s+(?:[\w'-]+\s+){0,8}?(?:" + _BAD_THING + r"|in\s+error|"
         r"an?\s+(?:[\w-]+\s+)?(?:error|mistake|typo)|mistakes|errors|typos?|incorrectly|wrongly)\b",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:incorrectly|wrongly|erroneously)\s+(?:\w+\s+)?\w+ed\b",
+        r"\b(?:I|we)\s+(?:sent|shared|gave|circulated|published|posted|quoted|reported|presented|provided|announced|"
+        r"issued|listed|calculated|forwarded|e-?mailed|mailed)\s+(?:you\s+|out\s+|everyone\s+)?(?:[\w'-]+\s+){0,4}?"
+        r"(?:was|were|is|are)\s+(?:(?:all|both|partly|slightly|completely|totally|also)\s+)?" + _BAD_THING + r"\b",
         r"\b(?:the|a|an)\s+" + _BAD_THING + r"\s+(?:[\w-]+\s+){1,3}?(?:was|were|got|has\s+been|have\s+been|had\s+been)\s+"
         r"(?:\w+\s+)?(?:sent|included|attached|shared|published|posted|used|applied|charged|shipped|delivered|linked|"
         r"uploaded|deployed|printed|listed|distributed|mailed|e-?mailed|billed|quoted|given)\b",
@@ -827,6 +874,90 @@ _FAMILIES: tuple[_Family, ...] = (
         prospective=True,
     ),
     _family("misprint", "misprint misstat mislabel", r"\b(?:misprint(?:ed)?|misstat(?:ed|ement)|mislabell?ed)\b"),
+    # Deflection answers someone's problem without helping: only the unmistakable phrasings count here,
+    # so that a plain mention of a policy or of another team stays ordinary mail.
+    _family(
+        "deflection", "polic nothing anything hands never first department agent representative whoever",
+        r"\b(?:that's|that\s+is|this\s+is|it's|it\s+is)\s+(?:(?:just|simply|unfortunately|strictly|sadly|standard)\s+)?"
+        r"(?:our|company|the\s+company's|store|bank|airline)\s+(?:(?:company|store|standard|strict|official|internal)\s+)?"
+        r"polic(?:y|ies)\b",
+        r"\b(?:against|outside(?:\s+of)?|violates)\s+(?:our|company|the\s+company's)\s+(?:[\w-]+\s+)?polic(?:y|ies)\b",
+        r"\b(?:per|according\s+to|as\s+per|in\s+line\s+with)\s+(?:our|company)\s+(?:[\w-]+\s+)?polic(?:y|ies)\b"
+        r"[^.!?\n]{0,60}?\b(?:can't|cannot|can\s+not|won't|will\s+not|unable|not\s+able|don't|do\s+not|no\s+longer)\b",
+        r"\b(?:our|company|the)\s+(?:[\w-]+\s+)?polic(?:y|ies)\s+(?:doesn't|does\s+not|won't|will\s+not|don't|do\s+not)\s+"
+        r"(?:allow|let|permit)\b",
+        r"\bthere(?:'s|\s+is|\s+was)\s+(?:(?:really|just|simply|unfortunately|honestly|sadly|literally)\s+)?"
+        r"(?:nothing|not\s+much)\s+(?:(?:more|else|further)\s+)?(?:that\s+)?(?:I|we|anyone|anybody|our\s+team)\s+"
+        r"(?:can|could|am\s+able\s+to|are\s+able\s+to)\s+do\b(?!\s+(?:\w+\s+){0,4}?(?:until|till|before|unless|once)\b)",
+        r"\bnothing\s+(?:more\s+|else\s+|further\s+)?(?:I|we)\s+(?:can|could)\s+do\b"
+        r"(?!\s+(?:\w+\s+){0,4}?(?:until|till|before|unless|once)\b)",
+        r"\b(?:I|we)\s+(?:really\s+|simply\s+|just\s+|unfortunately\s+)?(?:can't|cannot|can\s+not|am\s+unable\s+to|"
+        r"'m\s+unable\s+to|are\s+unable\s+to|'re\s+unable\s+to|am\s+not\s+able\s+to|'m\s+not\s+able\s+to)\s+do\s+"
+        r"anything\s+(?:more\s+|else\s+|further\s+)?(?:about|for\s+you|to\s+help)\b"
+        r"(?!\s+(?:\w+\s+){0,4}?(?:until|till|before|unless|once)\b)",
+        r"\b(?:my|our)\s+hands\s+are\s+tied\b",
+        r"\b(?:I|we)(?:'ve|\s+have)?\s+never\s+(?:heard\s+of|seen|come\s+across|encountered|had)\s+(?:this|that|it|such|"
+        r"anything\s+like)\s+(?:happen(?:ing)?|before|problem|issue|fault|error|complaint|report|case|one|thing|"
+        r"this|that|it)\b",
+        r"\b(?:this|that|it)(?:'s|\s+has|\s+had)?\s+never\s+(?:happened|come\s+up|been\s+reported)\s+(?:before|to\s+anyone)\b",
+        r"\byou(?:'re|\s+are)\s+the\s+(?:first|only)\s+(?:(?:one|person|customer|client|user)\s+)?(?:to|who|that)\s+"
+        r"(?:has\s+|have\s+|had\s+|'s\s+)?(?:ever\s+)?(?:complain\w*|report\w*|raise[ds]?|experienc\w*)\b",
+        r"\bnot\s+(?:my|our)\s+department\b(?!'s)",
+        r"\b(?:the|your|an?|that)\s+(?:other|previous|last|earlier|another|different|first)\s+(?:support\s+)?"
+        r"(?:agent|rep|representative|advisor|adviser|operator|colleague)\s+(?:\w+\s+){0,4}?(?:told|gave|said|promised|"
+        r"informed|quoted|misinformed|shouldn't|should\s+not|was\s+wrong|got\s+it\s+wrong)\b",
+        r"\bwhoever\s+(?:told|promised|gave|quoted)\s+you\b",
+    ),
+    # "Out of my hands" is also said of one's own affairs ("the grant panel decides now"): only to the reader.
+    _family(
+        "deflection-reader", "hands",
+        r"\b(?:out\s+of|beyond)\s+(?:my|our)\s+hands\b",
+        context=regex.compile(r"\b(?:you|your|yours)\b", _I),
+    ),
+    # Thanks for patience after a delay, a problem or a mix-up stands in for an apology for it. Thanks ahead of
+    # planned work, or for patience with questions or a learner, is only courtesy.
+    _family(
+        "gratitude", "patien waiting bearing understanding",
+        r"\b(?:thank\s+you|thanks|thx|(?:I|we)\s+(?:really\s+|truly\s+|do\s+)?appreciate|appreciate|grateful)"
+        r"(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+again|\s+kindly|\s+all|\s+everyone|\s+both)?(?:\s+(?:so|very)\s+much)?"
+        r"(?:\s+(?:again\s+)?for)?\s+(?:(?:your|all\s+your|all\s+of\s+your|the|everyone's|you)\s+)?"
+        r"(?:(?:continued|ongoing|kind|great|incredible|amazing|enormous|extra|tremendous)\s+)?"
+        r"(?:patience|waiting|understanding|bearing\s+with\s+(?:me|us)|being\s+(?:so\s+|very\s+)?(?:patient|understanding))\b",
+        prospective=True,
+        context=regex.compile(
+            r"\b(?:delay(?:s|ed)?|late|later\s+than|problems?|issues?|mix-?ups?|outages?|errors?|glitch(?:es)?|"
+            r"trouble|confusion|disruptions?|downtime|incidents?|fault|mistakes?|sort(?:ed|ing)\s+(?:out|this|it)|"
+            r"fix(?:ed|ing)|resolv(?:ed|ing)|restored|back\s+(?:up|online|to\s+normal)|finally|"
+            r"(?:has|have|is|are)\s+now\s+(?:been\s+)?(?:processed|fixed|resolved|sorted|restored|back|shipped|"
+            r"dispatched|working|complete|completed|ready|refunded|available|live)|investigat\w+|wrong|missing|lost|"
+            r"damaged|broken|failed|failure|went\s+down|was\s+down|were\s+down|took\s+longer|so\s+long|"
+            r"backlog)\b",
+            _I,
+        ),
+    ),
+    # Owning a wrong step without an apology word; a slip in one's own post is still housekeeping (see _weigh).
+    _family(
+        "admission", "should overlook failed missed",
+        r"\b(?:I|we)\s+(?:really\s+|definitely\s+|clearly\s+|obviously\s+|honestly\s+|certainly\s+)?"
+        r"(?:should(?:n't|\s+not)?\s+have|should've)\s+(?:(?:double-|re-|first\s+|properly\s+)?)"
+        r"(?!(?:had|been|known|guessed|figured|thought|expected|bought|eaten|drunk|stayed|gone|gotten|seen|"
+        r"waited|tried|used|asked|read|said|written|looked|searched|googled|done\s+so|done\s+that)\b)"
+        # a snapshot one wishes one had, not a wrong step: "I should have taken a picture"
+        r"(?!(?:taken|brought|grabbed|got)\s+(?:a\s+|some\s+|more\s+)?(?:pictures?|photos?|pics?|snaps?|videos?|"
+        r"umbrella|coat|jacket|snacks?)\b)"
+        r"(?:[a-z]+ed|told|sent|shared|given|let|put|left|made|taken|sold|spent|paid|promised|hit|run|set|kept|"
+        r"caught|spotted|flagged|warned)\b",
+        r"\b(?:I|we)\s+(?:\w+\s+)?overlooked\s+(?!(?:nothing|anything|it|that|this|something)\b)(?:the|your|a|an|our|my|"
+        r"some|two|three|[\w-]+)\b",
+        r"\b(?:I|we)\s+(?:completely\s+|totally\s+|simply\s+|just\s+)?failed\s+to\s+(?:pass\s+on|tell|inform|notify|let|"
+        r"send|forward|include|mention|check|update|follow\s+up|renew|book|pay|cancel|order|submit|file|register|approve|"
+        r"review|lock|back\s+up|copy|invite|call|deliver|communicate|flag|escalate|warn|catch|spot|notice|record|log|"
+        r"share|confirm|process|honou?r|meet|keep|respond\s+to\s+your|reply\s+to\s+your)\b",
+        r"\b(?:I|we)\s+(?:completely\s+|totally\s+|just\s+)?missed\s+(?:(?:the|your|our|a|my|an|its)\s+)?(?:[\w-]+\s+)?"
+        r"(?:deadline|cut-?off|due\s+date|renewal|payment|filing|submission|handover|hand-off)\b",
+        r"\b(?:I|we)\s+(?:completely\s+|totally\s+|just\s+)?missed\s+our\s+(?:meeting|call|appointment|interview|"
+        r"1:1|one-on-one|session|catch-?up)\b",
+    ),
 )
 
 # Sentences that only sound like a mistake: legal disclaimers, "if you ..." form letters and hedges.
@@ -875,6 +1006,11 @@ _APOLOGY_OBJECT = regex.compile(
     r"^\s*,?\s*(?:(?:again|once\s+again|sincerely|deeply|truly|profusely)\s+)?(?:for|about|that|regarding|over|if)\s+"
     r"(?!" + _PRONOUN_OBJECT + r")"
     r"|^\s+(?:that\s+)?(?:I|we)(?:'ve|'d|'re|\s+have|\s+had)?\s+(?!" + _PRONOUN_OBJECT + r")[\w']"
+    # "Forgive me, I shared the draft with the client": a wrong step of ours, told right after a comma or dash.
+    r"|^\s*(?:me|us)?\s*[,:;\u2014\u2013-]+\s*(?:I|we)(?:'ve|\s+have)?\s+(?:just\s+|accidentally\s+|mistakenly\s+)?"
+    r"(?:shared|sent|forwarded|deleted|removed|published|posted|promised|approved|booked|charged|cancell?ed|forgot|"
+    r"overlooked|missed|gave|told|lost|broke|leaked|overwrote|overwritten|mixed\s+up|messed\s+up|dropped|"
+    r"didn't|did\s+not|failed\s+to|should(?:n't|\s+not)?\s+have)\s+(?!" + _PRONOUN_OBJECT + r")[\w']"
     # "Apologies to everyone who got the reminder twice": addressed to the people affected.
     r"|^\s+to\s+(?:all\s+|any\s+|those\s+|the\s+)?(?:of\s+)?(?:you|everyone|everybody|all|those|anyone|customers|clients|"
     r"readers|subscribers|users|members|people|colleagues|recipients|staff|teams?)\b(?:\s+of\s+you)?\s+"
@@ -1166,6 +1302,10 @@ def _find_hits(text: str, hits_by_anchor: list[tuple[int, int]], deadline: float
                         continue
                     if family.prospective and _is_prospective(text, match.start(), match.end()):
                         continue
+                    if family.context is not None:
+                        context_start, context_end = _context_bounds(text, match.start(), match.end())
+                        if not _search(family.context, text, context_start, context_end):
+                            continue
                     marker = family.marker or (family.name == "owned" and _is_interjection(text, match))
                     hits.append(_Hit(match.start(), match.end(), marker, False))
     except TimeoutError:

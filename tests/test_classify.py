@@ -566,3 +566,79 @@ def test_hostile_input_is_bounded() -> None:
         raw = b"From: a@example.com\n\n" + body
         assert might_be_oops(raw, SETTINGS)
         classified(raw)
+
+
+# --------------------------------------------------------------------------------- deflection, thanks, admissions
+# Mail the rules exist for even without an apology word: a reply that deflects the reader's problem, thanks
+# standing in for an apology after a delay or a mix-up, and a first-person admission of a wrong step.
+IMPLICIT_OOPS = [
+    "I understand how frustrating this must be. Unfortunately refunds after 30 days are against our policy, "
+    "so there is nothing I can do.",
+    "That is our policy and I am not able to change it.",
+    "I've never heard of this happening with our kettles before. Are you sure it was plugged in correctly?",
+    "I don't know why the other agent told you that, but the upgrade was never free.",
+    "Billing questions are not my department; you'll need to contact the accounts team.",
+    "You\u2019re the first customer to report this problem with the app.",
+    "Unfortunately my hands are tied on this one, the warehouse decides.",
+    "Per our policy we can't replace items damaged in transit after 14 days.",
+    "Thanks so much for bearing with us while we sorted out your delivery.",
+    "Thank you for waiting, your refund has now been processed.",
+    "Thanks for your patience with the delayed shipment.",
+    "We appreciate your understanding regarding the mix-up with your booking.",
+    "Forgive me, I shared the draft with the client before legal approved it.",
+    "I shouldn\u2019t have promised the client a delivery date before checking with you.",
+    "I should have checked the numbers before the board pack went out.",
+    "I overlooked the allergy note on the catering order.",
+    "I failed to pass on your message to the landlord.",
+    "I missed the deadline for your visa letter.",
+    "That one's on me - I told the client the wrong figure.",
+    "I apologise for not getting back to the supplier in time; the order has lapsed.",
+    "Team, the quarterly numbers I shared on Friday were incorrect. Corrected figures attached.",
+]
+
+# The same words in ordinary mail: courtesy ahead of planned work, thanks for everyday things, policies
+# mentioned in passing, and regrets that harm nobody.
+IMPLICIT_ORDINARY = [
+    "Thanks for your patience during next week's maintenance window.",
+    "Thank you for your patience while we prepare the new portal, launching in May.",
+    "Thanks for your understanding, the office will be closed on Friday for the holiday.",
+    "Thanks for waiting for me at the station yesterday, it was lovely to see you.",
+    "Thanks for your patience with my questions, you explained it really well.",
+    "Thanks for bearing with me while I learn the new system.",
+    "We'll be upgrading the database on Saturday; thanks for your patience.",
+    "Thank you for waiting while I finished the slides, here they are.",
+    "Our refund policy is 30 days from purchase; here is the return label.",
+    "I have never heard of that band, are they any good?",
+    "There is nothing we can do until the vendor ships the parts, which they promised for Tuesday.",
+    "The other team is presenting first on Thursday.",
+    "That's not my department's budget line, it belongs to marketing.",
+    "It's out of my hands now, the grant panel decides next week. Fingers crossed!",
+    "I should have the draft ready by Friday.",
+    "I shouldn't have had that second coffee, I'm buzzing.",
+    "I should have taken a picture of the two of them side by side.",
+    "I failed my driving test again, third time lucky.",
+    "I accidentally discovered a great cafe near the office.",
+    "I overlooked nothing in the audit; all 12 items passed.",
+    "I missed you at the party! Next time.",
+]
+
+
+@pytest.mark.parametrize("text", IMPLICIT_OOPS)
+def test_implicit_oops_is_classified_in_every_encoding(text: str) -> None:
+    for raw in _variants(text) + [make_raw(text.replace("'", "&#39;").replace("\u2019", "&rsquo;"), html=True)]:
+        result = classified(raw)
+        assert result.is_oops and result.oops_reason == "language", (text, raw[-200:])
+        assert funnel_stage(raw, SETTINGS) == 3, (text, raw[-200:])
+
+
+@pytest.mark.parametrize("text", IMPLICIT_ORDINARY)
+def test_implicit_look_alikes_stay_ordinary(text: str) -> None:
+    for raw in (make_raw(text), make_raw(text, html=True)):
+        assert not classified(raw).is_oops, text
+        assert funnel_stage(raw, SETTINGS) in (1, 2), text
+
+
+def test_thanks_for_patience_is_no_real_apology() -> None:
+    # It makes the message an oops (so gratitude-swap runs), but it is not an apology that the rules can grade.
+    verdict = detect_language("Thanks for your patience with the delayed shipment.")
+    assert verdict.oops and not verdict.real_apology
