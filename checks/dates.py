@@ -66,7 +66,7 @@ _NUMBER = (
     r"(?:\d{1,3}|twenty[- ]four|forty[- ]eight|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
     r"|fifteen|twenty|thirty|a\s+couple(?:\s+of)?|couple\s+of|a\s+few|few|several|an|a)"
 )
-_UNIT = r"(?:minutes?|mins?|hours?|hrs?|h|(?:working|business)\s+days?|days?|weeks?|months?)"
+_UNIT = r"(?:minutes?|mins?|hours?|hrs?|h|(?:working|business)\s+days?|days?|weeks?|fortnights?|months?|quarters?)"
 _ZONE = r"(?-i:CEST|CET|UTC|GMT|BST|EEST|EET|EST|EDT|CST|CDT|MST|MDT|PST|PDT|ET|CT|PT|Z)"
 
 # The "atoms" of a time expression, by kind, in the order they are tried; adjacent atoms ("Thursday" + "noon")
@@ -84,6 +84,10 @@ _ATOM_PARTS: tuple[tuple[str, str], ...] = (
         (?P<md_m>{_MONTH})\s{{1,3}}(?P<md_d>\d{{1,2}})(?:st|nd|rd|th)?(?![\d:])(?!\s{{0,3}}(?:am|pm|a\.m|p\.m)\b)
             (?:,?\s{{1,3}}(?P<md_y>\d{{4}})(?![\d:]))?
     """),
+    ("mon", rf"""
+        (?:(?P<mon_mod>(?:the\s{{1,3}})?(?:end|start|beginning|middle)\s{{1,3}}of|early|mid|late)(?:\s{{1,3}}|-))?
+            (?P<mon>{_MONTH})(?:,?\s{{1,3}}(?P<mon_y>\d{{4}}))?(?!\s{{0,3}}\d)
+    """),
     ("dot", rf"""
         (?P<dot_d>\d{{1,2}})\.(?P<dot_m>\d{{1,2}})\.(?P<dot_y>\d{{4}}(?![\d.]))?
     """),
@@ -99,13 +103,13 @@ _ATOM_PARTS: tuple[tuple[str, str], ...] = (
     """),
     ("per", rf"""
         (?P<per>(?P<per_mod>(?:the\s{{1,3}})?(?:end|start|beginning|middle)\s{{1,3}}of|early|late|later|mid)?
-            \s{{0,3}}(?:the\s{{1,3}})?(?P<per_which>next|this|coming)?\s{{0,3}}(?P<per_unit>week|month)
+            \s{{0,3}}(?:the\s{{1,3}})?(?P<per_which>next|this|coming)?\s{{0,3}}(?P<per_unit>week|month|quarter|year)
             (?P<per_after>\s{{1,3}}after\s{{1,3}}next)?)
     """),
     ("dur", rf"""
         (?P<dur_pre>within|in|after|inside\s{{1,3}}of|(?:over|during)\s{{1,3}}the)\s{{1,3}}(?:the\s{{1,3}})?(?:next\s{{1,3}}|coming\s{{1,3}})?
             (?:(?P<dur_day_or_two>an?\s{{1,3}}(?P<dur_single>hour|day|week)\s{{1,3}}or\s{{1,3}}two)
-              |(?P<dur_the>(?<=within\s{{1,3}}the\s{{1,3}})(?:hour|day|week))
+              |(?P<dur_the>(?<=within\s{{1,3}}the\s{{1,3}})(?:hour|day|week|fortnight))
               |(?P<dur_n>{_NUMBER})(?:\s{{0,3}}(?:or|to|-|–)\s{{0,3}}(?P<dur_hi>{_NUMBER}))?\s{{0,3}}(?P<dur_unit>{_UNIT}))
     """),
     ("later", rf"""
@@ -152,6 +156,8 @@ for _kind, _words in (
     ("wd", "next this coming monday tuesday wednesday thursday friday saturday sunday "
            "mon tue tues wed thu thur thurs fri sat sun"),
     ("rel", "the day tomorrow tmrw today tonight later this"),
+    ("mon", "january february march april may june july august september october november december "
+            "jan feb mar apr jun jul aug sep sept oct nov dec the end start beginning middle early mid late"),
     ("per", "the end start beginning middle early late later mid next this coming week month midweek midmonth "
             "earlyweek lateweek laterweek earlymonth latemonth latermonth nextweek thisweek comingweek nextmonth "
             "thismonth comingmonth"),
@@ -175,7 +181,12 @@ def _kinds_pattern(kinds: frozenset[str]) -> regex.Pattern[str]:
 # What may stand between two atoms that describe one moment ("Thursday at noon", "noon on 24 November").
 _JOINER = regex.compile(r"[\s,]*(?:(?:at|on|by|around|about|from|before|the|of)[\s,]+){0,3}", regex.IGNORECASE)
 
-_DATE_KINDS = frozenset({"iso", "dm", "md", "dot", "ord", "wd", "rel"})
+_DATE_KINDS = frozenset({"iso", "dm", "md", "mon", "dot", "ord", "wd", "rel"})
+# A month named on its own is a date only after a word that places something in time ("in December", "by March");
+# "May I ask" or "March on" are not. A position inside it ("early December", "end of March") is enough by itself.
+_BEFORE_MONTH = regex.compile(
+    r"(?i)(?<!\w)(?:in|by|until|till|before|after|during|from|for|over|through|around|about|since|of|than)\s{1,3}(?:the\s{1,3})?$"
+)
 _TIME_KINDS = frozenset({"clock", "tod"})
 
 
@@ -358,7 +369,10 @@ def _period(atom: _Atom, now: datetime) -> datetime:
     modifier = " ".join((g["per_mod"] or "").lower().split()).removeprefix("the ")
     which = (g["per_which"] or ("next" if g["per_after"] else "this")).lower()
     zone_info = now.tzinfo
-    if (g["per_unit"] or "").lower() == "week":
+    unit = (g["per_unit"] or "").lower()
+    if unit in ("quarter", "year"):
+        return _long_period(unit, which, modifier, bool(g["per_after"]), now)
+    if unit == "week":
         monday = today - timedelta(days=today.weekday())
         if which in ("next", "coming"):
             monday += timedelta(days=7)
@@ -387,6 +401,38 @@ def _period(atom: _Atom, now: datetime) -> datetime:
     return datetime.combine(first, PERIOD_START_TIME, zone_info)
 
 
+def _long_period(unit: str, which: str, modifier: str, after_next: bool, now: datetime) -> datetime:
+    """"end of the quarter", "next year": like a month, over three or twelve months."""
+    today, zone_info = now.date(), now.tzinfo
+    length = 3 if unit == "quarter" else 12
+    first = date(today.year, 1 if length == 12 else (today.month - 1) // 3 * 3 + 1, 1)
+    if which in ("next", "coming"):
+        first = _add_months(first, length * (2 if after_next else 1))
+    last = _add_months(first, length) - timedelta(days=1)
+    if modifier in ("end of", "late", "later") or (which == "this" and not modifier):
+        return datetime.combine(last, DEFAULT_DUE_TIME, zone_info)
+    if modifier in ("middle of", "mid"):
+        return datetime.combine(max(_add_months(first, length // 2), today), PERIOD_START_TIME, zone_info)
+    return datetime.combine(max(first, today), PERIOD_START_TIME, zone_info)
+
+
+def _month_alone(g: regex.Match[str], now: datetime) -> datetime:
+    """"in December", "mid-January", "end of March": a moment in the next such month (this one if it is now)."""
+    today, zone_info = now.date(), now.tzinfo
+    month = MONTHS[(g["mon"] or "").lower().rstrip(".")]
+    year = int(g["mon_y"]) if g["mon_y"] else today.year + (1 if month < today.month else 0)
+    first = date(year, month, 1)
+    modifier = " ".join((g["mon_mod"] or "").lower().split()).removeprefix("the ")
+    if modifier in ("end of", "late"):
+        day, clock = first.replace(day=calendar.monthrange(year, month)[1]), DEFAULT_DUE_TIME
+    elif modifier in ("middle of", "mid"):
+        day, clock = first.replace(day=15), PERIOD_START_TIME
+    else:
+        day, clock = first, PERIOD_START_TIME
+    # The current month read from its start would lie in the past: its earliest moment still ahead is today.
+    return datetime.combine(max(day, today), clock, zone_info)
+
+
 def _duration(count: int, unit: str, now: datetime) -> datetime:
     unit = " ".join(unit.lower().split())
     if unit.startswith(("working", "business")):
@@ -399,7 +445,10 @@ def _duration(count: int, unit: str, now: datetime) -> datetime:
         return now + timedelta(days=count)
     if unit.startswith("week"):
         return now + timedelta(weeks=count)
-    return datetime.combine(_add_months(now.date(), count), now.timetz())
+    if unit.startswith("fortnight"):
+        return now + timedelta(weeks=2 * count)
+    months = count * 3 if unit.startswith("quarter") else count
+    return datetime.combine(_add_months(now.date(), months), now.timetz())
 
 
 def _resolve_group(atoms: list[_Atom], now: datetime) -> datetime | None:
@@ -415,6 +464,8 @@ def _resolve_group(atoms: list[_Atom], now: datetime) -> datetime | None:
             return _duration(1, g["dur_the"], now)
         count = _number(g["dur_hi"]) or _number(g["dur_n"])
         return _duration(count, g["dur_unit"] or "day", now) if count else None
+    if first.kind == "mon" and len(atoms) == 1:
+        return _month_alone(first.groups, now)
     if first.kind == "later":
         count = _number(first.groups["later_n"])
         return _duration(count, first.groups["later_unit"] or "day", now) if count else None
@@ -467,6 +518,8 @@ def _atoms(text: str, starts: Iterable[tuple[int, str]] | None = None) -> list[_
             taken_until = match.end()
             if kind == "per" and not (match["per_mod"] or match["per_which"] or match["per_after"]):
                 continue  # a bare "week" or "month" ("a busy week") names no moment
+            if kind == "mon" and not match["mon_mod"] and not _BEFORE_MONTH.search(text, max(0, start - 20), start):
+                continue  # bounded look-back of 20 characters: no timer needed
             found.append(_Atom(kind, match.start(), match.end(), match))
     except TimeoutError:
         # Text this long is not a sentence; what was found so far is all a rule can use.
@@ -475,13 +528,13 @@ def _atoms(text: str, starts: Iterable[tuple[int, str]] | None = None) -> list[_
 
 
 _KIND_GROUP = {
-    "iso": "iso", "dm": "dm_d", "md": "md_m", "dot": "dot_d", "ord": "ord_d", "wd": "wd", "rel": "rel",
+    "iso": "iso", "dm": "dm_d", "md": "md_m", "mon": "mon", "dot": "dot_d", "ord": "ord_d", "wd": "wd", "rel": "rel",
     "per": "per_unit", "dur": "dur_pre", "later": "later_n", "clock": "clock", "tod": "tod",
 }
 
 
 def _can_join(group: list[_Atom], atom: _Atom, gap: str) -> bool:
-    if group[0].kind in ("per", "dur", "later") or atom.kind in ("per", "dur", "later"):
+    if group[0].kind in ("per", "dur", "later", "mon") or atom.kind in ("per", "dur", "later", "mon"):
         return False
     if len(gap) > 24 or _JOINER.fullmatch(gap) is None:  # at most 24 characters: no timer needed
         return False

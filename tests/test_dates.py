@@ -78,6 +78,19 @@ RESOLVES = [
     ("at 14:00 UTC", at(16, 15)),
     ("10:30 PST", at(16, 19, 30)),
     ("next update: 15:00 CET tomorrow", at(17, 15)),
+    # longer horizons: fortnights, months named alone, quarters and years
+    ("in a fortnight", at(30, 10)),
+    ("within a fortnight", at(30, 10)),
+    ("in December", at(1, 9, month=12)),
+    ("in mid-December", at(15, 9, month=12)),
+    ("late December", at(31, 17, month=12)),
+    ("by the end of March", at(31, 17, month=3, year=2027)),
+    ("early January", at(1, 9, month=1, year=2027)),
+    ("in November", at(16, 9)),  # the current month: its earliest moment still ahead
+    ("after the holidays on 4 January", at(4, month=1, year=2027)),
+    ("end of the quarter", at(31, 17, month=12)),
+    ("next quarter", at(1, 9, month=1, year=2027)),
+    ("by the end of the year", at(31, 17, month=12)),
 ]
 
 
@@ -96,6 +109,9 @@ NOT_TIMES = [
     "I am sorry",
     "The job sat idle",
     "We need the sun to shine",
+    "May I ask for a review?",  # a month only counts after a word that places something in time
+    "March on with the plan",
+    "The December release notes",
 ]
 
 

@@ -107,6 +107,12 @@ def test_rule_metadata_matches_the_spec() -> None:
 JORGE = Address("Jorge Alvarez", "jorge.alvarez@example.com")
 
 BLAME_FLAGGED = [
+    # a first name that is nobody's known name, as the subject of a mistake after an opener or clause
+    case("As it turns out, Jonas ran the migration against production."),
+    case("Apparently Mei deleted the bucket."),
+    case("Last night Tom pushed the change."),
+    case("After lunch, Oskar ran the import twice."),
+    case("When we checked, Lena had pushed the release without review."),
     case("Priya forgot to disable the old cron job, so the reports ran twice."),  # roster first name
     case("The export broke after Ortega's change to the schema."),  # roster last name alone
     case("Marcus Ortega approved the release without the final check."),  # full roster name
@@ -142,6 +148,8 @@ def test_blame_names_flags(text: str, options: dict[str, Any]) -> None:
 
 
 BLAME_PASSES = [
+    case("As it turns out, Jenkins ran the job twice."),  # a product, not a person
+    case("Last night the cleanup job ran again against production."),
     case("Hi Dana,\nthe backup job did not run last night.", greeting_lines=(0,)),
     case("On Monday the export failed for all EU customers."),
     case("Nobody noticed the alert until Tuesday morning."),
@@ -386,6 +394,9 @@ def test_no_update_time_flags(text: str, options: dict[str, Any]) -> None:
 
 
 NO_UPDATE_PASSES = [
+    # a promise made with a verb rather than an update noun
+    case("Some invoices went out twice. We'll have a full picture by Wednesday."),
+    case("Some invoices went out twice. I will confirm the numbers on Tuesday."),
     case("We will send an update by Thursday noon."),
     case("Expect a recommendation tomorrow."),
     case("More details within two days."),
@@ -433,6 +444,13 @@ def test_no_update_time_suggestion_skips_the_weekend() -> None:
 # ---- late-update ----
 
 LATE_FLAGGED = [
+    case("Our findings will be shared in a fortnight."),
+    case("Next update in December."),
+    case("We will report back in mid-December."),
+    case("A full write-up will follow after the holidays on 4 January."),
+    case("We will come back with options on 27 November."),
+    case("We'll circle back at the end of the quarter."),
+    case("We will get back to you in late November."),
     case("We will send an update next week."),
     case("Expect the full report in three weeks."),
     case("We will share our recommendation on 30 November."),
@@ -454,6 +472,9 @@ def test_late_update_flags(text: str, options: dict[str, Any]) -> None:
 
 
 LATE_PASSES = [
+    case("We will come back with options on Wednesday."),
+    case("Next update tomorrow. May I ask everyone to check their invoices?"),
+    case("We'll have a full picture by Wednesday; the audit itself runs in December."),
     case("We will send an update by Wednesday."),
     case("Next update at 15:00 CET."),
     case("More details within two days."),
@@ -575,6 +596,11 @@ THREE_OPTIONS = (
 )
 
 SINGLE_OPTION_FLAGGED = [
+    case("We'd like approval to buy a second backup appliance."),
+    case("To fix this properly we need a dedicated DBA for six months."),
+    case("Could we get budget for an external security audit?"),
+    case("The proposal is to move to the enterprise tier at 30k per year."),
+    case("We are seeking a new vendor for the payment gateway."),
     case("We need budget for a second database cluster."),
     case("I'm asking for two more engineers to finish the migration."),
     case("Please approve the purchase of 20 new licences."),
@@ -598,6 +624,9 @@ def test_single_option_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SINGLE_OPTION_PASSES = [
+    case("Could we get a room for Thursday?"),
+    case("We need more logs from the vendor before we can say more."),
+    case("The plan is to rerun the export tonight."),
     case("We need to restart the servers tonight."),
     case("We need everyone to reset their password."),
     case("The budget for Q4 is unchanged."),

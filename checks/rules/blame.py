@@ -154,6 +154,13 @@ _MISTAKE_VERBS = (
     r"(?:is|was)\s+(?:responsible|to\s+blame|at\s+fault)|(?:wasn['’]t|was\s+not)\s+(?:careful|paying\s+attention)|"
     r"should\s+have\s+(?:caught|noticed|checked|tested|seen|verified|spotted|reviewed)|"
     r"(?:accidentally|mistakenly|wrongly|carelessly)\s+[a-z]+|"
+    # an ordinary action made a mistake by how or where it was done: "ran the migration against production",
+    # "pushed the change without review", "sent the newsletter twice"
+    r"(?:(?:has|had)\s+(?:run|re-?run|executed|applied|deployed|pushed|merged|started|triggered|restarted|"
+    r"dropped|truncated|changed|edited|sent|released|published|uploaded|imported)|ran|re-?ran|executed|applied|deployed|pushed|merged|started|triggered|restarted|dropped|truncated|changed|"
+    r"edited|sent|released|published|uploaded|imported)\s+(?:[\w-]+\s+){0,4}?(?:twice|again|"
+    r"(?:against|on|in|into|to)\s+(?:the\s+)?(?:live|prod|production)(?:\s+(?:database|db|cluster|server|system))?|"
+    r"by\s+mistake|without\s+(?:a\s+|any\s+)?(?:review|reviews|testing|tests|checking|approval|backups?|a\s+backup))|"
     # an omission: "didn't back up", "never renewed"; not a state of mind ("didn't know", "never liked")
     r"(?:did\s*n['’]?t|did\s+not|had\s+not|had\s*n['’]t|never)\s+(?!(?:know|knew|have|had|like|love|want|think|believe|"
     r"get|qualify|need|mean|seem|care|say|feel|see|understand|agree|expect|realise|realize|hear|mind|wish|intend|"
@@ -190,6 +197,7 @@ _CONTEXT_KEYWORDS = (
     "misconfigured", "mistyped", "botched", "wiped", "wrong", "mistake", "error", "responsible", "blame", "blamed",
     "blames", "fault", "should", "careful", "attention", "accidentally", "mistakenly", "wrongly", "carelessly",
     "thanks", "because", "due", "courtesy", "introduced", "made", "done", "had", "hadn",
+    "twice", "again", "production", "prod", "live", "without",
 )
 _POSSESSIVE_MARKS = ("'s", "’s", "s'", "s’")
 # "It was Lucas who deleted ...", "It's Lucas that broke ..."

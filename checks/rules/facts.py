@@ -265,6 +265,12 @@ class Speculation:
 _RESOURCE = (
     r"(?:budget|funding|funds|money|spend|investment|capex|opex|head\s?count|new\s+hires?|hires?|"
     r"engineers?|developers?|contractors?|consultants?|freelancers?|ftes?|resources?|resourcing|"
+    # people by role, and things bought: "a dedicated DBA", "an external audit", "a second appliance"
+    r"dbas?|sres?|admins?|administrators?|specialists?|analysts?|testers?|architects?|"
+    r"appliances?|subscriptions?|approval|sign[\s-]?off|go[\s-]ahead|"
+    # things that are only asked for when new: "a new vendor", not "logs from the vendor"
+    r"(?:new|dedicated|extra|additional|second|another|external|different)\s+(?:[\w-]+\s+)?"
+    r"(?:team|person|hire|vendors?|tools?|tooling|audits?|provider)|"
     r"(?:(?:\d+|one|two|three|four|five|six|ten)\s+)?(?:more|extra|additional|dedicated)\s+"
     r"(?:people|persons?|staff|time|weeks|days|months|sprints?|hands|capacity|engineers?|developers?)|"
     r"(?:\d+|two|three|four|five|six|ten)\s+(?:people|persons|staff|engineers|developers)|"
@@ -279,9 +285,12 @@ _REQUEST_VERB = (
     r"(?:\s+(?:will|would|urgently|really|also|therefore|now|still|definitely))?\s*"
     r"(?:need|needs|require|requires|are\s+requesting|am\s+requesting|request|are\s+asking\s+for|am\s+asking\s+for|"
     r"['’]m\s+asking\s+for|['’]re\s+asking\s+for|would\s+like|['’]d\s+like|want|are\s+looking\s+for|"
-    r"am\s+looking\s+for|must\s+have|ask\s+for|['’]ll\s+need|['’]d\s+need|propose\s+hiring)"
+    r"am\s+looking\s+for|must\s+have|ask\s+for|['’]ll\s+need|['’]d\s+need|propose|are\s+proposing|"
+    r"suggest|are\s+seeking|am\s+seeking)"
 )
-_REQUEST_VERB_WORDS = "need|needs|require|requires|requesting|request|asking|like|want|looking|must|ask|propose"
+_REQUEST_VERB_WORDS = (
+    "need|needs|require|requires|requesting|request|asking|like|want|looking|must|ask|propose|proposing|suggest|seeking"
+)
 
 
 def _request(source: str) -> regex.Pattern[str]:
@@ -308,8 +317,13 @@ _REQUESTS = AnchoredSet((
         r"(?:approval|sign[\s-]?off|go[\s-]ahead|green\s+light|buy[\s-]in)"
     ), "need|needs|require|requires|requesting|request|seeking|seek|ask|asking|get|obtain & "
        "approval|sign|signoff|go|green|buy", after=70, start=True),
-    anchored(_request(r"can\s+(?:we|i)\s+(?:get|have|hire|add|buy)" + _GAP + _RESOURCE), "can & get|have|hire|add|buy",
-             after=240, start=True),
+    anchored(_request(r"(?:can|could|may)\s+(?:we|i)\s+(?:please\s+)?(?:get|have|hire|add|buy)" + _GAP + _RESOURCE),
+             "can|could|may & get|have|hire|add|buy", after=240, start=True),
+    # "The proposal is to move to the enterprise tier at 30k per year": a single plan with a price or people in it.
+    anchored(_request(
+        r"(?:the|our|my)\s+(?:proposal|plan|recommendation|ask|request|suggestion)\s+(?:is|would\s+be)\s+to"
+        r"(?:\s+[\w$€£.,%'’-]+){0,8}?\s+" + _RESOURCE
+    ), "the|our|my & proposal|plan|recommendation|ask|request|suggestion", before=30, after=240, start=True),
 ))
 _OPTION_LABEL = regex.compile(
     r"(?<!\w)(?:option|alternative|plan|scenario|tier)\s*(?:#\s*)?"

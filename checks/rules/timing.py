@@ -44,7 +44,8 @@ _UPDATE_WORDS = regex.compile(
     r"news|hear\s+(?:from|back)|get\s+back|back\s+to\s+you|let\s+you\s+know|know\s+more|in\s+touch|"
     r"keep\s+you\s+(?:posted|informed|updated)|follow(?:[\s-]?up|s)|write\s+(?:to\s+you\s+)?again|status|summary|"
     r"plan|circle\s+back|check\s+in|report\s+back|touch\s+base|(?:share|tell\s+you|say|send|have)\s+more|"
-    r"more\s+to\s+follow|recommendation|assessment|investigation|outcome|results?)(?!\w)",
+    r"more\s+to\s+follow|(?:will|shall)\s+follow|come\s+back|write[\s-]?ups?|options|"
+    r"recommendation|assessment|investigation|outcome|results?)(?!\w)",
     regex.IGNORECASE,
 )
 # Promises with no time in them.
@@ -159,17 +160,35 @@ _UPDATE_NOUNS = (
     "update|updates|updated|recommend|recommends|recommended|recommending|recommendation|recommendations|fix|fixes|"
     "solution|solutions|proposal|proposals|propose|proposed|information|info|detail|details|report|reports|"
     "analysis|review|findings|postmortem|retrospective|news|status|summary|plan|assessment|investigation|"
-    "outcome|result|results|follows|followup"
+    "outcome|result|results|follows|followup|options|writeup|writeups"
 )
 # Every update wording starts with one of the first group's words and has a word of the second within its first
 # 16 characters ("let you know", "in touch"), so it is only tried where such a pair occurs.
 _UPDATE_WORDINGS = anchored(
     _UPDATE_WORDS,
     f"{_UPDATE_NOUNS}|next|root|post|hear|get|back|let|know|in|keep|follow|write|circle|check|touch|share|tell|say|"
-    f"send|have|more & {_UPDATE_NOUNS}|steps|step|cause|mortem|from|back|you|know|more|touch|base|posted|informed|"
-    "updated|up|again|in|follow",
+    f"send|have|more|will|shall|come & {_UPDATE_NOUNS}|steps|step|cause|mortem|from|back|you|know|more|touch|base|"
+    "posted|informed|updated|up|ups|again|in|follow",
     before=16,
     after=50,
+    start=True,
+)
+# A promise made with a verb instead of an update noun: "we'll have a full picture by Wednesday", "I will confirm
+# on Thursday". The subject and a forward-looking modal keep ordinary verbs ("we have three hosts") out.
+_PROMISE_VERB_WORDS = (
+    "have|know|share|send|confirm|report|come|understand|publish|circulate|tell|answer|update|present|provide"
+)
+_PROMISE_VERBS = anchored(
+    regex.compile(
+        r"(?<!\w)(?:we|i)(?:['’]ll|\s+will|\s+shall|\s+should|\s+expect\s+to|\s+aim\s+to|\s+hope\s+to|\s+plan\s+to|"
+        r"\s+intend\s+to|\s+are\s+going\s+to|['’]re\s+going\s+to|\s+am\s+going\s+to|['’]m\s+going\s+to)"
+        r"(?:\s+(?:then|also|hopefully|only|definitely))?(?:\s+be\s+able\s+to)?\s+"
+        r"(?:" + _PROMISE_VERB_WORDS.replace("come", r"come\s+back") + r")(?!\w)",
+        regex.IGNORECASE,
+    ),
+    f"we|i & {_PROMISE_VERB_WORDS}",
+    before=45,
+    after=80,
     start=True,
 )
 _VAGUE_WORDINGS = keyword_anchored(_VAGUE, _VAGUE_KEYWORDS, 30, 60)
@@ -239,7 +258,7 @@ def _update_words(scan: ScanText) -> list[regex.Match[str]]:
     key = ("timing", "update-words")
     words = scan.memo.get(key)
     if words is None:
-        words = scan.memo[key] = list(scan.matches(_UPDATE_WORDINGS))
+        words = scan.memo[key] = list(scan.matches(_UPDATE_WORDINGS)) + list(scan.matches(_PROMISE_VERBS))
     return words  # type: ignore[return-value]
 
 
