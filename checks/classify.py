@@ -126,6 +126,14 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"downtime"),
     _Anchor(b"disruption"),
     _Anchor(b"interruption"),
+    # Incident notices that name no mistake: "the VPN was unavailable", "the portal went down", "data loss",
+    # "customers were double-charged".
+    _Anchor(b"unavailable", before=_before(rb"was|were|been|became", 1)),
+    _Anchor(b"down", right_boundary=True, before=_before(rb"went|was|were|been", 1)),
+    _Anchor(b"offline", before=_before(rb"went|was|were|been", 1)),
+    _Anchor(b"loss", before=_before(rb"data", 0)),
+    _Anchor(b"double", after=_after(rb"(?:-|SEP)?(?:charg|bill)")),
+    _Anchor(b"duplicate", after=_after(rb"SEP(?:charg|bill|payment|transaction)")),
     _Anchor(b"breach"),
     _Anchor(b"inconvenien"),
     _Anchor(b"forgot"),
@@ -315,7 +323,41 @@ def anchor_offsets(lowered: bytes) -> Iterator[int]:
 
 
 def has_anchor(lowered: bytes) -> bool:
-    return next(anchor_offsets(lowered), None) is not None
+    return next(anchor_offsets(lowered), None) is not None or has_ownership_idiom(lowered)
+
+
+# "That's on me", "this one is on us": two short words, so no single anchor can carry them (a tag or an
+# entity may stand between them in raw mail). A separate byte pattern finds them: "on", a separator,
+# "me" or "us", and right before it a word ending in "s" (is, was, that's, one's), "ll" (all) or "ly"
+# (entirely). The detector's pattern (_OWNERSHIP_IDIOM) only ever matches text this pattern matches.
+_ON_ME = re.compile(rb"on" + _SEP + rb"(?:me|us)(?![a-z])")
+_ON_ME_BEFORE = re.compile(rb"(?:s|ll|ly)" + _SEP + rb"\Z")
+_MAX_IDIOM_CHECKS = 2_000
+
+
+def ownership_idiom_offsets(lowered: bytes) -> Iterator[int]:
+    """Byte offsets of "... on me/us" candidates in ASCII-lowercased bytes (a cheap superset of the idiom)."""
+    if b"on" not in lowered:
+        return
+    failed = 0
+    for match in _ON_ME.finditer(lowered):
+        start = match.start()
+        if start > 0 and _is_letter(lowered[start - 1]):
+            continue
+        window_start = max(0, start - 80)
+        if _ON_ME_BEFORE.search(lowered, window_start, start) or (
+            lowered[window_start:start].rstrip(b" \t\r\n").endswith(b">") and _tag_ends_before(lowered, start)
+        ):
+            yield start
+            continue
+        failed += 1
+        if failed > _MAX_IDIOM_CHECKS:
+            yield -1  # too many to check: say "maybe", never a wrong "no"
+            return
+
+
+def has_ownership_idiom(lowered: bytes) -> bool:
+    return next(ownership_idiom_offsets(lowered), None) is not None
 
 
 # =============================================================================== prefilter
@@ -432,7 +474,7 @@ def _unquoted_anchor(lowered: bytes) -> bool:
     for index, start in _scan(lowered):
         if index < 0 or (index < _ANCHOR_COUNT and not _on_quote_line(lowered, start)):
             return True
-    return False
+    return has_ownership_idiom(lowered)
 
 
 def _language_candidate(raw: bytes, lowered: bytes) -> bool:
@@ -478,7 +520,7 @@ def _language_candidate(raw: bytes, lowered: bytes) -> bool:
     if quoted_printable:
         if has_anchor(binascii.a2b_qp(raw).lower()):
             return True
-    return False
+    return has_ownership_idiom(lowered)  # anywhere, quote lines too: on raw bytes the answer may err to "maybe"
 
 
 # Stage 2 runs inline (the proxy calls the prefilter on its event loop): past this much body text the
@@ -720,11 +762,12 @@ class _Family:
     needs_owner: bool = False
     prospective: bool = False  # can be said ahead of planned work ("sorry for the inconvenience"): checked for that
     context: regex.Pattern[str] | None = None  # must match in the sentence or its neighbours for a match to count
+    incident: bool = False  # an outage or a billing/data error told as news: see _is_incident_notice
 
 
 def _family(
     name: str, anchors: str, *patterns: str, marker: bool = False, needs_owner: bool = False, prospective: bool = False,
-    context: regex.Pattern[str] | None = None,
+    context: regex.Pattern[str] | None = None, incident: bool = False,
 ) -> _Family:
     # The first-person actor is the slow part of a pattern (it is tried at every position): the
     # alternatives that start with it share one copy.
@@ -734,7 +777,9 @@ def _family(
     if personal:
         others.append(lead + "(?:" + "|".join(f"(?:{p})" for p in personal) + ")")
     compiled = regex.compile("|".join(f"(?:{p})" for p in others), _I)
-    return _Family(name, tuple(a.encode() for a in anchors.split()), compiled, marker, needs_owner, prospective, context)
+    return _Family(
+        name, tuple(a.encode() for a in anchors.split()), compiled, marker, needs_owner, prospective, context, incident
+    )
 
 
 _FAMILIES: tuple[_Family, ...] = (
@@ -819,6 +864,23 @@ _FAMILIES: tuple[_Family, ...] = (
         "incident-ours", "outage incident downtime disruption interruption breach",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:had|experienced|suffered)\s+(?:an?\s+|the\s+|some\s+)?(?:[\w-]+\s+){0,2}?"
         + _INCIDENT + r"\b",
+    ),
+    # An incident notice with no mistake word: "the VPN was unavailable after a certificate we manage expired".
+    # What makes it ours is decided around the match (_is_incident_notice).
+    _family(
+        "incident-notice", "outage incident downtime disruption interruption unavailable down offline loss double duplicate",
+        # A system that stopped working, not a person ("we were down to three") or a figure ("sales were down 5%").
+        r"(?<!\b(?:I|he|she|you|we|they|numbers|sales|prices|revenues?|costs|figures|rates?|scores?|traffic|"
+        r"temperatures?|stocks?|shares|usage|sign-?ups|volumes?|margins?|profits?|spend|demand|attendance|morale|"
+        r"sun|tide|rain|wind)\s+)\b(?:was|were|went|been|became)\s+(?:(?:completely|partly|partially|fully|"
+        r"briefly|intermittently|largely|totally|entirely|mostly)\s+)?(?:unavailable|down|offline)\b"
+        r"(?!\s*(?:[\d$\u20ac\u00a3%]|(?:to|with|from(?!\s+\d)|by|on|about|around|nearly|almost|roughly|some|well|badly|"
+        r"slightly|sharply|significantly|the\s+(?:list|road|street|hall|stairs|hill|corridor|pub)|"
+        r"for\s+(?:maintenance|an?\s+upgrade))\b))",
+        r"\b(?:outages?|incidents?|downtime|disruptions?|interruptions?|data\s+loss)\b",
+        r"\b(?:double[- ]?(?:charged|billed|charges|charging|billing)|duplicate\s+(?:charges?|payments?|transactions?|"
+        r"billing|bills))\b",
+        incident=True,
     ),
     _family(
         "messed-up", "mess screw goof botch bungl ball slip mix blunder snafu",
@@ -975,6 +1037,124 @@ _NOT_OURS = regex.compile(
     r"\b(?:not|never)\s+(?:(?:really|entirely)\s+)?(?:my|our)\s+(?:fault|mistake|error)\b",
     _I,
 )
+
+# Incident notices (family "incident-notice"). An outage, data loss or billing error told as news is an oops
+# notice when our side is named in its sentence ("a certificate we manage expired") or the sentence or its
+# neighbours say who was hit ("users could not sign in", "affected customers"). Not counted:
+#   - announcements of planned or future work ("will be unavailable on Saturday", "scheduled maintenance");
+#   - relays of someone else's outage (a provider, upstream, a named cloud) that name no part of ours:
+#     passing on a status page is not owning a mistake. With our side named, it counts ("our provider").
+# Our side is the organisation ("we", "our"): "I was offline at the conference" is about a person.
+# "us-east-1" and "US" (the country) are not us.
+_INCIDENT_OWN = regex.compile(r"\b(?:we|we've|we're|we'd|our|ours)\b|(?-i:\bus\b)(?!-)", _I)
+# A bare noun ("incidents", "disruption") is often a topic, not news: with our side named, the sentence must
+# also tell that it happened.
+_INCIDENT_EVENT = regex.compile(
+    r"\b(?:there\s+(?:was|were|has\s+been|have\s+been)|(?:we|our\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:had|has\s+had|"
+    r"have\s+had|experienced|suffered|caused|saw)|occurred|happened|began|started|lasted|ended|resolved|"
+    r"between\s+\d|from\s+\d{1,2}[:.]\d\d|earlier\s+today|this\s+morning|last\s+night|yesterday)\b",
+    _I,
+)
+_INCIDENT_AFFECTED = regex.compile(
+    r"\b(?:users?|customers?|clients?|members?|staff|colleagues|employees|everyone|people|subscribers|patients|"
+    r"callers|visitors|students|accounts?|orders?|shoppers|guests)\s+(?:[\w-]+\s+){0,3}?(?:could\s+not|couldn't|"
+    r"were\s+(?:unable|not\s+able)|was\s+(?:unable|not\s+able)|did\s+not\s+(?:get|receive)|didn't\s+(?:get|receive)|"
+    r"lost|were\s+(?:affected|impacted|charged|billed|locked\s+out|logged\s+out|double[- ]?charged)|"
+    r"was\s+(?:affected|impacted|charged|billed|locked\s+out|double[- ]?charged)|have\s+been\s+(?:affected|impacted|"
+    r"charged|billed)|has\s+been\s+(?:affected|impacted|charged|billed))\b"
+    r"|\b(?:affected|impacted)\s+(?:users?|customers?|clients?|accounts?|members?|orders?|everyone|sites?|teams?)\b"
+    r"|\b(?:affecting|impacting|affected|impacted)\s+(?:all\s+|some\s+|many\s+|most\s+|\d+\s+)?(?:of\s+)?(?:our|your|the)\s+"
+    r"(?:[\w-]+\s+)?(?:users?|customers?|clients?|accounts?|members?|orders?|staff|services?)\b",
+    _I,
+)
+_INCIDENT_FUTURE = regex.compile(
+    r"\b(?:will|shall|going\s+to|may(?!\s+have)|might(?!\s+have)|expect(?:ed)?|planned|scheduled|upcoming|"
+    r"tomorrow|tonight|next\s+(?:week|month|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b|'ll\b",
+    _I,
+)
+_INCIDENT_OUTSIDE = regex.compile(
+    r"\b(?:upstream|third[- ]party|(?:their|the\s+vendor's|the\s+provider's|the\s+carrier's)\s+(?:side|end)|"
+    r"(?:isp|aws|azure|gcp|google\s+cloud|cloudflare|github|slack|microsoft|zoom|fastly|akamai|heroku)|"
+    r"(?:nationwide|region-?wide|city-?wide|power\s+cut|power\s+failure|status\s+page))\b",
+    _I,
+)
+_INCIDENT_QUESTION = regex.compile(r"\?\s*\Z")
+_INCIDENT_NOUNS = ("outage", "incident", "downtime", "disruption", "interruption", "data")
+
+
+def _is_incident_notice(text: str, start: int, end: int) -> bool:
+    """An outage or billing/data error we report as news, not one planned, asked about, or someone else's."""
+    sentence_start, sentence_end = _sentence_bounds(text, start, end)
+    sentence = text[sentence_start:sentence_end]
+    if _search(_INCIDENT_FUTURE, sentence) or _search(_INCIDENT_QUESTION, sentence):
+        return False
+    context_start, context_end = _context_bounds(text, start, end)
+    if _is_prospective(text, start, end):
+        return False
+    own = _search(_INCIDENT_OWN, sentence) is not None
+    if own and (not text[start:end].lower().startswith(_INCIDENT_NOUNS) or _search(_INCIDENT_EVENT, sentence)):
+        return True
+    if _search(_INCIDENT_OUTSIDE, text, context_start, context_end):
+        return False  # someone else's outage passed on
+    return _search(_INCIDENT_AFFECTED, text, context_start, context_end) is not None
+
+
+# "That's on me", "that one was on us", "this is entirely on me": owning a mistake in two short words. Every
+# match is also a match of the prefilter's byte pattern (_ON_ME): the word before "on" ends in s, ll or ly.
+# "Lunch is on me" and "this round's on us" are a treat, not an admission (_TREAT).
+_OWNERSHIP_IDIOM = regex.compile(
+    r"\b(?:that|this|which|that\s+one|this\s+one|that\s+part|this\s+part|that\s+last\s+bit|the\s+(?:mistake|"
+    r"error|slip|miss|mix-?up|screw-?up|mess-?up|delay|outage|confusion|oversight|problem|issue|failure|"
+    r"blame|fault)|it(?!\s+(?:is|was|'s)\s+(?:\w+\s+)?on\s+(?:me|us)\s+to\b))"
+    r"(?:'s|\s+is|\s+was|\s+one's|\s+one\s+is|\s+one\s+was)"
+    r"(?:\s+(?:all|entirely|completely|totally|squarely|fully|solely|really|honestly|definitely|absolutely|100%)){0,2}"
+    r"\s+on\s+(?:me|us)\b(?!\s*(?:to|and\s+(?:you|them)|,\s*(?:not|too)\b))",
+    _I,
+)
+_TREAT = regex.compile(
+    r"\b(?:drinks?|lunch|dinner|breakfast|brunch|coffees?|beers?|pints?|rounds?|pizzas?|cakes?|treats?|snacks?|"
+    r"tab|bar\s+bill|tea|ice\s+cream|donuts?|doughnuts?|bagels?|first\s+round|next\s+round|shots?)\b",
+    _I,
+)
+
+
+_MAX_IDIOM_OFFSETS = 50
+
+
+def _ownership_idiom_hits(text: str, data: bytes) -> tuple[list[_Hit], bool]:
+    """ "That's on me" in the new text, looked for only where the prefilter's byte pattern sees it.
+
+    Also says whether the search stopped early (too many candidates, or out of time).
+    """
+    hits: list[_Hit] = []
+    offsets = list(itertools.islice(ownership_idiom_offsets(data), _MAX_IDIOM_OFFSETS + 1))
+    if not offsets:
+        return hits, False
+    truncated = len(offsets) > _MAX_IDIOM_OFFSETS or offsets[-1] == -1
+    offsets = [offset for offset in offsets[:_MAX_IDIOM_OFFSETS] if offset >= 0]
+    # The idiom ends a few characters after "on" and starts at most ~80 characters before it.
+    windows = _merge([(max(0, position - 100), min(len(text), position + 40))
+                      for position in _char_offsets(text, data, offsets)])
+    seen: set[int] = set()
+    try:
+        for window_start, window_end in windows:
+            for match in _OWNERSHIP_IDIOM.finditer(text, window_start, window_end, timeout=MATCH_TIMEOUT):
+                if match.start() in seen:
+                    continue
+                seen.add(match.start())
+                if _inside_quotation(text, match.start()):
+                    continue
+                sentence_start, sentence_end = _sentence_bounds(text, match.start(), match.end())
+                if _search(_NOT_OURS, text[sentence_start:sentence_end]):
+                    continue
+                context_start, context_end = _context_bounds(text, match.start(), match.end())
+                if _search(_TREAT, text, context_start, context_end):
+                    continue
+                hits.append(_Hit(match.start(), match.end(), False, False))
+    except TimeoutError:
+        return hits, True
+    return hits, truncated
+
 
 _HYPOTHETICAL = regex.compile(r"^\s*(?:if\s+you|in\s+case\s+you|should\s+you)\b", _I)
 _OWNER = regex.compile(r"(?-i:\bI\b)|\b(?:we|we're|we've|our|ours|us|my|me|mine|I'm|I've)\b", _I)
@@ -1306,6 +1486,8 @@ def _find_hits(text: str, hits_by_anchor: list[tuple[int, int]], deadline: float
                         context_start, context_end = _context_bounds(text, match.start(), match.end())
                         if not _search(family.context, text, context_start, context_end):
                             continue
+                    if family.incident and not _is_incident_notice(text, match.start(), match.end()):
+                        continue
                     marker = family.marker or (family.name == "owned" and _is_interjection(text, match))
                     hits.append(_Hit(match.start(), match.end(), marker, False))
     except TimeoutError:
@@ -1350,18 +1532,20 @@ def detect_language(text: str, time_budget: float = _TIME_BUDGET) -> LanguageVer
     """Apology or mistake language in the sender's new words; social, housekeeping and unsupported ones excepted."""
     data = text.encode("utf-8", "surrogatepass").lower()
     scanned = list(itertools.islice(_scan(data), _MAX_ANCHORS + 1))
-    if not scanned:
-        return LanguageVerdict(False, False)
-    truncated = len(scanned) > _MAX_ANCHORS or scanned[-1][0] == -1
-    scanned = [hit for hit in scanned[:_MAX_ANCHORS] if hit[0] >= 0 and hit[0] < _ANCHOR_COUNT]
-    if not scanned:
-        return LanguageVerdict(False, False, truncated)
     # Curly apostrophes are common in mail; the patterns are written with straight ones (same length).
+    idiom_hits, idiom_truncated = _ownership_idiom_hits(text.replace("\u2019", "'"), data)
+    if not scanned and not idiom_hits:
+        return LanguageVerdict(False, False, idiom_truncated)
+    truncated = idiom_truncated or (bool(scanned) and (len(scanned) > _MAX_ANCHORS or scanned[-1][0] == -1))
+    scanned = [hit for hit in scanned[:_MAX_ANCHORS] if hit[0] >= 0 and hit[0] < _ANCHOR_COUNT]
+    if not scanned and not idiom_hits:
+        return LanguageVerdict(False, False, truncated)
     text = text.replace("\u2019", "'")
     positions = _char_offsets(text, data, (start for _, start in scanned))
     hits_by_anchor = [(index, position) for (index, _), position in zip(scanned, positions)]
     deadline = time.monotonic() + time_budget
     hits, stopped = _find_hits(text, hits_by_anchor, deadline)
+    hits.extend(idiom_hits)
     verdict = _weigh(text, hits, deadline + time_budget)
     return LanguageVerdict(verdict.oops, verdict.real_apology, truncated or stopped or verdict.truncated)
 
@@ -1474,6 +1658,7 @@ __all__ = [
     "detect_language",
     "funnel_stage",
     "has_anchor",
+    "has_ownership_idiom",
     "might_be_oops",
     "oops_reason",
 ]

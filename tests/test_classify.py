@@ -642,3 +642,96 @@ def test_thanks_for_patience_is_no_real_apology() -> None:
     # It makes the message an oops (so gratitude-swap runs), but it is not an apology that the rules can grade.
     verdict = detect_language("Thanks for your patience with the delayed shipment.")
     assert verdict.oops and not verdict.real_apology
+
+
+# --------------------------------------------------------------------------------- ownership idioms, incident notices
+# "That's on me": owning a mistake in two short words, with no apology or mistake word anywhere near.
+OWNERSHIP_IDIOMS = [
+    "That's on me. I'll make sure the handover notes go out on time from now on.",
+    "This is on us: the shipment left the warehouse without the customs forms.",
+    "That one\u2019s on me, the client got last year's price list.",
+    "Honestly, that was on me. The team waited an hour for a call I never set up.",
+    "The delay is entirely on us; your order leaves the warehouse tomorrow.",
+]
+OWNERSHIP_LOOK_ALIKES = [
+    "Lunch is on me this Friday, see you at noon.",
+    "It's on us to decide which vendor we pick.",
+    "The pressure is on us to ship before the holidays.",
+    "This one's on me, the next round is yours!",
+    "Is this on us or on the vendor? Let me know.",
+    "The focus this quarter is on us shipping the mobile app.",
+]
+
+# An outage, data loss or billing error on our side, told as news: an oops notice with no mistake word.
+INCIDENT_NOTICES = [
+    "Between 09:10 and 09:55 the VPN was unavailable after a certificate we manage expired. "
+    "Users could not reach internal tools.",
+    "Our checkout was down for about forty minutes this afternoon, and customers could not complete orders.",
+    "From 14:05 to 14:50 the booking site went offline after we pushed a faulty config.",
+    "Some customers were double-charged for their October subscription.",
+    "A batch job we run every night created duplicate charges on 340 accounts.",
+    "There was an outage of our e-mail service between 08:00 and 09:30 this morning.",
+    "The mobile app went down at 6pm and stayed down until 7; 2,000 users were logged out.",
+    "Heads-up: the shared drive was offline from 10:00 to 11:15 because our backup job locked it.",
+]
+# Planned work, questions, someone else's outage relayed, and everyday uses of the same words.
+INCIDENT_LOOK_ALIKES = [
+    "The portal will be unavailable on Saturday from 02:00 to 04:00 for scheduled maintenance.",
+    "We will be offline on Monday for the bank holiday.",
+    "Heads up: GitHub is having an outage, so our builds are failing.",
+    "AWS reported an outage in us-east-1 this morning; their status page has details.",
+    "Do you know whether the VPN was down yesterday?",
+    "The incident response training is on Thursday.",
+    "I was offline most of last week, back now.",
+    "Our team was down to three people during the holidays.",
+    "We discussed how to reduce downtime in next year's plan.",
+    "Disruption for its own sake is a weak argument, in my view.",
+    "My laptop was offline all weekend.",
+    "We went down the list of candidates and picked two.",
+    "Our sales were down 5% on last quarter.",
+    "Our numbers went down last quarter.",
+    "The talk went down well with our customers.",
+]
+
+
+def _idiom_shapes(text: str) -> list[bytes]:
+    """The idiom as raw mail can carry it: plain, every encoding, and HTML with entities and tags between words."""
+    html = (
+        text.replace("'", "&#39;").replace("\u2019", "&rsquo;")
+        .replace(" on me", " <b>on</b>&nbsp;me").replace(" on us", "\n<span>on</span> us")
+    )
+    return _variants(text) + [make_raw(html, html=True), make_raw(html, html=True, encoding="quoted-printable")]
+
+
+@pytest.mark.parametrize("text", OWNERSHIP_IDIOMS + INCIDENT_NOTICES)
+def test_idioms_and_incident_notices_are_an_oops_in_every_encoding(text: str) -> None:
+    for raw in _idiom_shapes(text):
+        result = classified(raw)
+        assert result.is_oops and result.oops_reason == "language", (text, raw[-240:])
+        assert might_be_oops(raw, SETTINGS), (text, raw[-240:])
+
+
+@pytest.mark.parametrize("text", OWNERSHIP_LOOK_ALIKES + INCIDENT_LOOK_ALIKES)
+def test_idiom_and_incident_look_alikes_stay_ordinary(text: str) -> None:
+    for raw in (make_raw(text), make_raw(text, html=True), make_raw(text, encoding="quoted-printable")):
+        assert not classified(raw).is_oops, text
+        assert funnel_stage(raw, SETTINGS) in (1, 2), text
+
+
+def test_incident_notice_in_the_body_under_an_incident_subject() -> None:
+    raw = make_raw(INCIDENT_NOTICES[0], subject="Incident notice: VPN outage", to="all-staff@example.com")
+    result = classified(raw)
+    assert result.is_oops and result.audience is Audience.BROADCAST
+
+
+def test_idiom_on_a_quoted_line_is_not_new_text() -> None:
+    raw = make_raw("Thanks, noted.\n\nOn Mon, Nov 16, 2026 at 9:00 AM Dana wrote:\n> That's on me, sorry.\n")
+    assert not classified(raw).is_oops
+    assert funnel_stage(raw, SETTINGS) in (2, 3)  # the byte pattern may err towards "maybe", never the detector
+
+
+def test_hostile_idiom_input_is_bounded() -> None:
+    # Many "on me" candidates: the byte pattern gives up after a fixed number and says "maybe", never "no".
+    assert might_be_oops(b"From: a@example.com\n\n" + b"this is on me " * 80_000, SETTINGS)
+    assert funnel_stage(b"From: a@example.com\n\n" + b"on me " * 200_000, SETTINGS) in (2, 3)
+    assert detect_language("on us " * 200_000).truncated
