@@ -35,6 +35,12 @@ class Received:
     content: bytes
 
 
+class LongLineSMTP(SMTP):
+    """An upstream that, like common MTAs, takes lines longer than RFC 5321's 1000 octets."""
+
+    line_length_limit = 1024 * 1024
+
+
 @dataclass
 class RecordingUpstream:
     """A real aiosmtpd server that records every message and connection, and refuses what it is told to."""
@@ -86,7 +92,7 @@ class RecordingUpstream:
 
     def _protocol(self) -> SMTP:
         self.connections += 1
-        protocol = SMTP(self, hostname="upstream.test", enable_SMTPUTF8=self.smtputf8, decode_data=False,
+        protocol = LongLineSMTP(self, hostname="upstream.test", enable_SMTPUTF8=self.smtputf8, decode_data=False,
                         data_size_limit=None, loop=asyncio.get_running_loop())
         self._protocols.append(protocol)
         return protocol

@@ -261,11 +261,20 @@ async def test_malformed_mime_is_relayed_unchanged(
     assert_relayed_unchanged(upstream.received[0].content, direct.received[0].content)
 
 
-async def test_overlong_line_gets_a_precise_refusal(proxy: RunningProxy, upstream: RecordingUpstream) -> None:
+async def test_long_lines_are_relayed_unchanged(proxy: RunningProxy, upstream: RecordingUpstream) -> None:
+    """Lines over RFC 5321's 1000 octets occur in real ordinary mail; a transparent relay passes them on."""
     raw = crlf((CORPORA / "mime4j-testmsgs" / "testmsgs" / "basic-plain-very-long-lines.msg").read_bytes())
+    raw += b"" if raw.endswith(b"\r\n") else b"\r\n"  # what the client puts on the wire
+    assert max(len(line) for line in raw.split(b"\r\n")) > 7000
+    await send(proxy.port, SENDER, ["bob@example.com"], raw)
+    assert_relayed_unchanged(upstream.received[-1].content, raw)
+
+
+async def test_a_line_beyond_the_limit_gets_a_precise_refusal(proxy: RunningProxy, upstream: RecordingUpstream) -> None:
+    raw = b"Subject: one very long line\r\n\r\n" + b"x" * (2 * 1024 * 1024) + b"\r\n"
     with pytest.raises(smtplib.SMTPDataError) as refused:
         await send(proxy.port, SENDER, ["bob@example.com"], raw)
-    assert refused.value.smtp_code == 500 and b"Line too long" in refused.value.smtp_error
+    assert refused.value.smtp_code == 500 and refused.value.smtp_error.startswith(b"5.5.2 ")
     assert upstream.received == []
 
 
