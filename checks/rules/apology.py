@@ -698,16 +698,26 @@ NON_APOLOGY_WHY: dict[str, str] = {
 }
 
 
+
+class ScannedRule:
+    """The one `run` of the rules built on RuleScan: a subclass supplies `id`, `severity` and `_scan`."""
+
+    id: str
+    severity: Severity
+
+    def run(self, message: CheckMessage) -> Iterator[Finding]:
+        return guarded(self._scan(RuleScan(message, self.id, self.severity)))
+
+    def _scan(self, scan: "RuleScan") -> Iterator[Finding]:
+        raise NotImplementedError
+
 @dataclass(frozen=True)
-class NonApologyCheck:
+class NonApologyCheck(ScannedRule):
     """Conditional, reaction-focused, hypothetical or passive apologies, and apologies taken back with "but"."""
 
     id: str = "non-apology"
     severity: Severity = Severity.BLOCK
     applies_to: AppliesTo = AppliesTo.ALL
-
-    def run(self, message: CheckMessage) -> Iterator[Finding]:
-        return guarded(self._scan(RuleScan(message, self.id, self.severity)))
 
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
         yield from collect(
@@ -1184,15 +1194,12 @@ EXCUSE_WHY = (
 
 
 @dataclass(frozen=True)
-class ExcuseCheck:
+class ExcuseCheck(ScannedRule):
     """Circumstances offered to explain a mistake away: illness, transport, technology, workload, "because of"."""
 
     id: str = "excuse"
     severity: Severity = Severity.WARN
     applies_to: AppliesTo = AppliesTo.INDIVIDUAL
-
-    def run(self, message: CheckMessage) -> Iterator[Finding]:
-        return guarded(self._scan(RuleScan(message, self.id, self.severity)))
 
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
         yield from collect(
@@ -1455,15 +1462,12 @@ def _self_focus_suggestion(excerpt: str) -> str:
 
 
 @dataclass(frozen=True)
-class SelfFocusCheck:
+class SelfFocusCheck(ScannedRule):
     """The apology turned toward the sender's own troubles, asking the reader for sympathy."""
 
     id: str = "self-focus"
     severity: Severity = Severity.WARN
     applies_to: AppliesTo = AppliesTo.INDIVIDUAL
-
-    def run(self, message: CheckMessage) -> Iterator[Finding]:
-        return guarded(self._scan(RuleScan(message, self.id, self.severity)))
 
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
         yield from collect(
@@ -1498,15 +1502,12 @@ GRATITUDE_SWAP_WHY = (
 
 
 @dataclass(frozen=True)
-class GratitudeSwapCheck:
+class GratitudeSwapCheck(ScannedRule):
     """Thanks for patience or waiting used where an apology belongs (no real apology anywhere in the text)."""
 
     id: str = "gratitude-swap"
     severity: Severity = Severity.WARN
     applies_to: AppliesTo = AppliesTo.INDIVIDUAL
-
-    def run(self, message: CheckMessage) -> Iterator[Finding]:
-        return guarded(self._scan(RuleScan(message, self.id, self.severity)))
 
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
         thanks = [match for _, match in scan.branch_matches(_GRATITUDE_FAMILY)]
@@ -1756,15 +1757,12 @@ def _join_words(items: list[str]) -> str:
 
 
 @dataclass(frozen=True)
-class IncompleteApologyCheck:
+class IncompleteApologyCheck(ScannedRule):
     """A real apology that lacks ownership, acknowledgement of impact, amends or a commitment for next time."""
 
     id: str = "incomplete-apology"
     severity: Severity = Severity.WARN
     applies_to: AppliesTo = AppliesTo.INDIVIDUAL_REAL_APOLOGY
-
-    def run(self, message: CheckMessage) -> Iterator[Finding]:
-        return guarded(self._scan(RuleScan(message, self.id, self.severity)))
 
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
         anchor = self._anchor(scan)

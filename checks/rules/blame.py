@@ -539,7 +539,8 @@ class BlameNames:
         text = message.text
         if not text:
             return
-        index = prepare(text).index
+        scan = prepare(text)
+        index = scan.index
         greetings = message.parsed.greeting_lines
         people = _people(message)
         found: list[tuple[int, int, int, int, str, bool]] = []  # span, name span, message, own name?
@@ -552,7 +553,6 @@ class BlameNames:
             low, high = _blame_extent(text, start, end)
             found.append((low, high, start, end, why, own))
 
-        scan = prepare(text)
         # Only names whose every word occurs in the text are searched for.
         present = [token for token in people if all(scan.has(part) for part in vocabulary_words(token))]
         if present:
@@ -785,8 +785,8 @@ class PublicSelfBlame:
         text = message.text
         if not text:
             return
-        index = prepare(text).index
         scan = prepare(text)
+        index = scan.index
         hits = list(scan.merged_matches(_SELF_BLAMES))
         hits += phrase_matches(scan, message.team.rule(self.id).extra_phrases)
         reported = 0

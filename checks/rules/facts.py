@@ -215,8 +215,8 @@ class Speculation:
         text = message.text
         if not text.strip():
             return
-        index = prepare(text).index
         scan = prepare(text)
+        index = scan.index
         spans: list[tuple[int, int, str]] = []
         spans += [(m.start(), m.end(), "hedge") for m in scan.matches(_HEDGES)]
         spans += [(m.start(), m.end(), "drama") for m in scan.matches(_DRAMAS)]
@@ -458,8 +458,8 @@ class SingleOption:
         what = " ".join(request.group().split())
         missing_text = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
         why = _SINGLE_OPTION_MESSAGE.format(what=f"\"{what}\"", missing=missing_text)
-        index = prepare(text).index
-        yield make_finding(index, self.id, self.severity, request.start(), request.end(), why, _SINGLE_OPTION_SUGGESTION)
+        yield make_finding(scan.index, self.id, self.severity, request.start(), request.end(), why,
+                           _SINGLE_OPTION_SUGGESTION)
 
 
 RULES = (Speculation(), SingleOption())

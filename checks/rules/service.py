@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from checks.model import AppliesTo, CheckMessage, Finding, Severity
-from checks.rules.apology import REMEDY_GIVEN, Branches, RuleScan, branch, collect, guarded, rule_pattern
+from checks.model import AppliesTo, Finding, Severity
+from checks.rules.apology import REMEDY_GIVEN, Branches, RuleScan, ScannedRule, branch, collect, rule_pattern
 
 _DEFLECTION = Branches(
     # that's our policy / company policy / per our policy / the system won't let me
@@ -293,15 +293,12 @@ _NEXT_STEP: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class DeflectionCheck:
+class DeflectionCheck(ScannedRule):
     """Service-desk deflection: hiding behind policy, giving up, doubting the report, blaming others, empty sympathy."""
 
     id: str = "deflection"
     severity: Severity = Severity.BLOCK
     applies_to: AppliesTo = AppliesTo.INDIVIDUAL
-
-    def run(self, message: CheckMessage) -> Iterator[Finding]:
-        return guarded(self._scan(RuleScan(message, self.id, self.severity)))
 
     def _scan(self, scan: RuleScan) -> Iterator[Finding]:
         yield from collect(

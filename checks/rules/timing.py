@@ -345,14 +345,14 @@ class NoUpdateTime:
             promises = _future(promises, local_date(reference, tz), tz)
         if next(iter(promises), None) is not None:
             return
-        index = prepare(text).index
+        scan = prepare(text)
         anchor = first_sentence(text, message.parsed.greeting_lines) or (0, min(len(text), 120))
-        vague = next(iter(prepare(text).matches(_VAGUE_WORDINGS)), None)
+        vague = next(iter(scan.matches(_VAGUE_WORDINGS)), None)
         why = _NO_UPDATE_MESSAGE + (_VAGUE_NOTE.format(word=" ".join(vague.group().split())) if vague else "")
         update_day = _suggested_update_day(message)
         when = f"{format_day(update_day)}, 12:00" if update_day else "<a day within two working days>, 12:00"
         suggestion = f"Add when the next update will come, e.g. \"We will send an update by {when}.\""
-        yield make_finding(index, self.id, self.severity, anchor[0], anchor[1], why, suggestion)
+        yield make_finding(scan.index, self.id, self.severity, anchor[0], anchor[1], why, suggestion)
 
 
 _LATE_MESSAGE = (
@@ -383,9 +383,10 @@ class LateUpdate:
                 # One prompt update is enough: a final report may take weeks when an update comes within two days.
                 return
             late.append((promise, days))
-        index = prepare(text).index
+        scan = prepare(text)
+        index = scan.index
         deadline = add_working_days(today, UPDATE_WITHIN_WORKING_DAYS)
-        late = [(promise, days) for promise, days in late if not prepare(text).in_footer(promise.time.start)]
+        late = [(promise, days) for promise, days in late if not scan.in_footer(promise.time.start)]
         for promise, days in late[:MAX_FINDINGS]:
             due_day = local_date(promise.time.when, tz)
             why = _LATE_MESSAGE.format(days=days, day=format_day(due_day))
@@ -459,7 +460,7 @@ class SameDaySolution:
         scan = prepare(text)
         hits = list(scan.merged_matches(_SOLUTIONS))
         hits += phrase_matches(scan, message.team.rule(self.id).extra_phrases)
-        index = prepare(text).index
+        index = scan.index
         next_day = add_working_days(local_date(sent, tz), 1) if sent is not None else None
         when = format_day(next_day) if next_day else "<the next working day>"
         if message.classification.follow_up:
