@@ -11,7 +11,14 @@ from typing import Iterable, Iterator
 
 import regex
 
-from checks.message import MAX_TEXT_BYTES, WIDE_CHARSET_MARKERS, decode_header_value, quick_body
+from checks.message import (
+    MAX_TEXT_BYTES,
+    WIDE_CHARSET_MARKERS,
+    TextRegion,
+    decode_header_value,
+    quick_body,
+    text_regions,
+)
 from checks.model import Audience, Classification, ParsedMessage
 from checks.text import MATCH_TIMEOUT
 
@@ -477,8 +484,64 @@ def _unquoted_anchor(lowered: bytes) -> bool:
     return has_ownership_idiom(lowered)
 
 
+_IDENTITY_ENCODINGS = (b"", b"7bit", b"8bit", b"binary")
+
+
+def _region_bytes(raw: bytes, region: TextRegion) -> bytes | None:
+    """A text region's bytes after transfer decoding, as _part_bytes decodes them; None: a scan cannot tell."""
+    body = raw[region.start: region.end]
+    if region.encoding == b"base64":
+        data = body[: MAX_TEXT_BYTES * 4 // 3 + 8].translate(None, _B64_DELETE)
+        data = data[: len(data) - 1] if len(data) % 4 == 1 else data + b"=" * (-len(data) % 4)
+        try:
+            return binascii.a2b_base64(data)[:MAX_TEXT_BYTES]
+        except (binascii.Error, ValueError):
+            return None
+    if region.encoding == b"quoted-printable":
+        return binascii.a2b_qp(body[: MAX_TEXT_BYTES * 3])[:MAX_TEXT_BYTES]
+    if region.encoding in _UU_ENCODINGS:
+        return None
+    return body
+
+
+def _region_candidate(raw: bytes, region: TextRegion) -> bool:
+    """Whether one text part could hold apology/mistake vocabulary that reaches the new text."""
+    if any(marker in region.content_type_field for marker in WIDE_CHARSET_MARKERS):
+        return True  # a charset that hides words from a byte scan
+    data = _region_bytes(raw, region)
+    if data is None:
+        return True
+    lowered = data.lower()
+    # Quote lines ('>' first) never reach the new text of a plain part. Skipped only where the byte
+    # lines are surely the text's lines: sent as is, no bare CR (decoding adds a line break there) and
+    # no escape byte (ISO-2022 can make '>' half of a character).
+    quote_lines_known = (
+        region.content_type == b"text/plain" and region.encoding in _IDENTITY_ENCODINGS
+        and b"\x1b" not in data and data.count(b"\r") == data.count(b"\r\n")
+    )
+    for index, start in _scan(lowered):
+        if index < 0:
+            return True
+        if index < _ANCHOR_COUNT and not (quote_lines_known and _on_quote_line(lowered, start)):
+            return True
+    return has_ownership_idiom(lowered)
+
+
 def _language_candidate(raw: bytes, lowered: bytes) -> bool:
-    """Whether apology/mistake vocabulary could be in the text: raw bytes, then decoded encoded parts.
+    """Whether apology/mistake vocabulary could be in the text.
+
+    When the quick MIME split knows where the text parts are, only their (decoded) bodies are
+    scanned: headers and attachments never become the new text. Otherwise every byte counts.
+    """
+    located = text_regions(raw)
+    if located is None:
+        return _raw_language_candidate(raw, lowered)
+    body_raw, regions = located
+    return any(_region_candidate(body_raw, region) for region in regions)
+
+
+def _raw_language_candidate(raw: bytes, lowered: bytes) -> bool:
+    """Whether apology/mistake vocabulary could be anywhere in the raw bytes, then in decoded encoded parts.
 
     Anchors in the header block count too: a malformed header block can end, for the parser,
     before the first blank line, and then those lines are body text. In a plain single-part

@@ -1176,6 +1176,188 @@ def _quick_tree(text: str, start: int, end: int, depth: int, boundaries: tuple[s
     return message
 
 
+# ------------------------------------------------------------------------------------ text regions
+#
+# The prefilter's first stage scans bytes for apology words. Scanning the whole raw message reads
+# headers and attachments (most of the bytes in real mail) that never become text. text_regions
+# follows the same feedparser rules as the quick split above, on bytes and without Message objects,
+# and returns where every text/plain and text/html leaf part's body lies: a superset of the part
+# parse_message chooses. Whatever it is not sure about returns None, and the caller scans it all.
+
+_HEADER_RUN_BYTES = re.compile(rb"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*(?:\n|\Z))*")
+_EMPTY_LINE = re.compile(rb"\n\r?\n")
+_HEADER_LINE_START = re.compile(rb"From |[\041-\071\073-\176]*:|[\t ]")
+_TOKEN = rb"[A-Za-z0-9!#$%&'*+.^_`{|}~-]+"
+_CONTENT_TYPE_VALUE = re.compile(rb"[ \t\r\n]*(" + _TOKEN + rb"/" + _TOKEN + rb")[ \t\r\n]*(?:;(.*))?\Z", re.DOTALL)
+# Parameters as plain `name=token` or `name="quoted"` without escapes; anything fancier (RFC 2231
+# continuations, backslashes, stray words) is left to the full parse.
+_PARAMETER = re.compile(rb"[ \t\r\n]*(" + _TOKEN + rb")[ \t\r\n]*=[ \t\r\n]*(?:\"([^\"\\\r\n]*)\"|(" + _TOKEN + rb"))"
+                        rb"[ \t\r\n]*(?:;|\Z)")
+_REGION_TYPES = (b"text/plain", b"text/html")
+
+
+@dataclass(frozen=True)
+class TextRegion:
+    """Where one text leaf part's body lies in the raw bytes, with how it is encoded."""
+
+    start: int
+    end: int
+    content_type: bytes  # lowercased type/subtype
+    encoding: bytes  # lowercased Content-Transfer-Encoding value, b"" when absent
+    content_type_field: bytes  # the whole lowered Content-Type value (its charset matters to the caller)
+
+
+# A line inside a header block that feedparser's headerRE refuses: not a continuation, not an envelope
+# line, and its name is not followed by a colon. Searching for one is much faster than matching the run.
+_NOT_A_HEADER_LINE = re.compile(rb"\n(?![ \t]|From )[\041-\071\073-\176]*[^:\041-\071\073-\176]")
+_REGION_FIELD_NAMES = (b"content-type", b"content-transfer-encoding")
+
+
+def _blank_line_start(raw: bytes, start: int, end: int) -> int:
+    """Where the first empty line (LF or CRLF) at or after `start` begins; `end` when there is none."""
+    if raw.startswith((b"\n", b"\r\n"), start, end):
+        return start
+    found = _EMPTY_LINE.search(raw, start, end)  # one pass; two find() calls would each read to the end
+    return end if found is None else found.start() + 1
+
+
+def _header_run_end(raw: bytes, start: int, end: int) -> int:
+    """Where feedparser's run of header lines starting at `start` ends (at most `end`)."""
+    blank = _blank_line_start(raw, start, end)
+    if blank == start:
+        return start
+    first_line_ok = _HEADER_LINE_START.match(raw, start, end) is not None
+    # With no empty line, the last line has no line end for the search to stop at: match exactly then.
+    if blank < end and first_line_ok and _NOT_A_HEADER_LINE.search(raw, start, blank) is None:
+        return blank
+    run = _HEADER_RUN_BYTES.match(raw, start, end)  # an odd line ends the run early: find it exactly
+    return run.end() if run else start
+
+
+def _region_fields(raw: bytes, start: int, end: int) -> tuple[dict[bytes, bytes], int]:
+    """The first Content-Type and Content-Transfer-Encoding values of a header block, and where its body starts."""
+    block_end = _header_run_end(raw, start, end)
+    if block_end > start and raw[start] in b" \t":
+        raise _Unsure("continuation line first")
+    if raw.startswith((b"From ", b":"), start, block_end) or raw.find(b"\nFrom ", start, block_end) != -1 or (
+            raw.find(b"\n:", start, block_end) != -1):
+        raise _Unsure("envelope or nameless header line")
+    if raw.startswith(b"\n", block_end):
+        body_start = block_end + 1
+    elif raw.startswith(b"\r\n", block_end):
+        body_start = block_end + 2
+    else:
+        body_start = block_end
+    fields: dict[bytes, bytes] = {}
+    lowered = raw[start:block_end].lower()
+    for name in _REGION_FIELD_NAMES:
+        # Message.get() matches the field name exactly (case aside) and returns the first such field.
+        position = 0 if lowered.startswith(name + b":") else lowered.find(b"\n" + name + b":")
+        if position == -1:
+            continue
+        value_start = lowered.find(b":", position) + 1
+        line_end = value_start
+        while True:  # the value runs on over continuation lines
+            newline = lowered.find(b"\n", line_end)
+            if newline == -1 or newline + 1 >= len(lowered) or lowered[newline + 1] not in b" \t":
+                line_end = len(lowered) if newline == -1 else newline
+                break
+            line_end = newline + 1
+        fields[name] = raw[start + value_start: start + line_end]  # case kept: a boundary is case-sensitive
+    return fields, min(body_start, end)
+
+
+def _content_type(value: bytes | None) -> tuple[bytes, bytes | None]:
+    """(type/subtype, boundary) as email.message would read them; _Unsure for values it might read otherwise."""
+    if value is None:
+        return b"text/plain", None
+    match = _CONTENT_TYPE_VALUE.match(value)
+    if match is None:
+        raise _Unsure("content type the stdlib might read differently")
+    boundary = None
+    parameters = match.group(2) or b""
+    position = 0
+    while parameters[position:].strip(b" \t\r\n;"):
+        parameter = _PARAMETER.match(parameters, position)
+        if parameter is None or parameter.end() == position:
+            raise _Unsure("parameters the stdlib might read differently")
+        if parameter.group(1).lower() == b"boundary" and boundary is None:
+            boundary = parameter.group(2) if parameter.group(2) is not None else parameter.group(3)
+        position = parameter.end()
+    return match.group(1).lower(), boundary
+
+
+def _regions(raw: bytes, start: int, end: int, depth: int, boundaries: tuple[bytes, ...], found: list[TextRegion],
+             count: list[int]) -> None:
+    count[0] += 1
+    if count[0] > _QUICK_MAX_PARTS or depth > _QUICK_MAX_DEPTH:
+        raise _Unsure("too many parts")
+    fields, body_start = _region_fields(raw, start, end)
+    content_type, boundary = _content_type(fields.get(b"content-type"))
+    maintype = content_type.partition(b"/")[0]
+    if maintype == b"message":
+        if depth == 0:
+            raise _Unsure("a message/* message")
+        return  # a forwarded original is not the sender's words
+    if maintype != b"multipart":
+        if content_type in _REGION_TYPES:
+            encoding = fields.get(b"content-transfer-encoding", b"").strip().lower()
+            found.append(TextRegion(body_start, end, content_type, encoding, fields.get(b"content-type", b"").lower()))
+        return
+    if not boundary or boundary in boundaries or content_type == b"multipart/digest" or boundary != boundary.rstrip():
+        raise _Unsure("multipart without a usable boundary")
+    if boundary[:1] in (b'"', b"<"):
+        raise _Unsure("a boundary the stdlib unquotes again")
+    separator = b"--" + boundary
+    lines: list[tuple[int, int, bool]] = []
+    position = raw.find(separator, body_start, end)
+    while position != -1:
+        if position == body_start or raw[position - 1] == 10:
+            newline = raw.find(b"\n", position, end)
+            line_end = end if newline == -1 else newline + 1
+            rest = raw[position + len(separator): line_end].rstrip(b"\r\n")
+            if rest.startswith(b"--") and not rest[2:].strip(b" \t"):
+                lines.append((position, line_end, True))
+            elif not rest.strip(b" \t"):
+                lines.append((position, line_end, False))
+        position = raw.find(separator, position + len(separator), end)
+    if not lines:
+        raise _Unsure("start boundary not found")
+    index = 0
+    while index < len(lines) and not lines[index][2]:
+        part_start = lines[index][1]
+        index += 1
+        while index < len(lines) and lines[index][0] == part_start:
+            part_start = lines[index][1]
+            index += 1
+        part_end = lines[index][0] if index < len(lines) else end
+        before = len(found)
+        _regions(raw, part_start, part_end, depth + 1, boundaries + (boundary,), found, count)
+        if len(found) > before and found[-1].end == part_end and part_end > found[-1].start:
+            # The line end before a boundary belongs to the boundary.
+            region = found[-1]
+            cut = 2 if raw[region.start: part_end].endswith(b"\r\n") else 1 if raw[part_end - 1] == 10 else 0
+            found[-1] = TextRegion(region.start, part_end - cut, region.content_type, region.encoding,
+                                   region.content_type_field)
+
+
+def text_regions(raw: bytes) -> tuple[bytes, tuple[TextRegion, ...]] | None:
+    """The raw bytes (mbox line dropped) and where each text/plain or text/html body lies in them.
+
+    None when the quick split is not sure (bare CR line ends, odd headers or parameters, digests,
+    missing boundaries, deep trees): the caller must then treat every byte as possible text.
+    """
+    raw = _strip_mbox_line(bytes(raw))
+    if len(raw) > MAX_PARSE_BYTES or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
+        return None
+    found: list[TextRegion] = []
+    try:
+        _regions(raw, 0, len(raw), 0, (), found, [0])
+    except (_Unsure, RecursionError):
+        return None
+    return raw, tuple(found)
+
+
 @dataclass(frozen=True)
 class QuickBody:
     """The chosen text part of a message, found without the full MIME parse."""

@@ -735,3 +735,40 @@ def test_hostile_idiom_input_is_bounded() -> None:
     assert might_be_oops(b"From: a@example.com\n\n" + b"this is on me " * 80_000, SETTINGS)
     assert funnel_stage(b"From: a@example.com\n\n" + b"on me " * 200_000, SETTINGS) in (2, 3)
     assert detect_language("on us " * 200_000).truncated
+
+
+def test_stage_one_sees_every_anchor_the_new_text_has() -> None:
+    """Stage 1 reads only the text parts: whenever it finds no anchor there, the parser's new text has none."""
+    from checks.classify import _language_candidate, has_anchor
+
+    paths = sorted(DATA.rglob("*.eml"))
+    for folder in ("spamassassin-ham", "usrp-users-list", "mikel-mail-fixtures", "mime4j-testmsgs"):
+        paths += [p for p in sorted((CORPORA / folder).rglob("*"))
+                  if p.is_file() and p.name not in ("MANIFEST.tsv", "SOURCE.txt")]
+    settled = 0
+    for path in paths:
+        raw = path.read_bytes()
+        if _language_candidate(raw, raw.lower()):
+            continue
+        settled += 1
+        text = parse_message(raw).text
+        assert not has_anchor(text.encode("utf-8", "surrogatepass").lower()), path
+    assert settled > len(paths) * 0.6, settled
+
+
+@pytest.mark.parametrize("where", ["attachment", "header", "preamble", "forwarded"])
+def test_anchors_outside_the_text_parts_stop_at_stage_one(where: str) -> None:
+    pieces = {
+        "attachment": b"--b\nContent-Type: application/octet-stream\n\nWe are sorry for the outage we caused.\n",
+        "header": b"",
+        "preamble": b"",
+        "forwarded": b"--b\nContent-Type: message/rfc822\n\nFrom: x@example.com\n\nWe are sorry for the outage.\n",
+    }
+    raw = (
+        b"From: a@example.com\nSubject: " + (b"sorry for the outage" if where == "header" else b"notes") + b"\n"
+        b"Content-Type: multipart/mixed; boundary=b\n\n"
+        + (b"We are sorry for the outage we caused.\n" if where == "preamble" else b"")
+        + b"--b\nContent-Type: text/plain\n\nThe notes from today are attached.\n" + pieces[where] + b"--b--\n"
+    )
+    assert not classified(raw).is_oops
+    assert funnel_stage(raw, SETTINGS) == 1

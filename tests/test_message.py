@@ -14,6 +14,7 @@ from checks.message import (
     html_to_text,
     parse_message,
     quick_body,
+    text_regions,
 )
 from checks.model import Address, ParsedMessage
 
@@ -416,3 +417,80 @@ def test_ham_bodies_are_found() -> None:
     files = _corpus_files("spamassassin-ham")
     empty = [p for p in files if not parse_message(p.read_bytes()).text]
     assert len(empty) < len(files) * 0.02, empty[:5]
+
+
+# ------------------------------------------------------------------------------------ text regions
+
+
+def _chosen_payload(raw: bytes) -> bytes | None:
+    """The chosen body part's body as sent, read from the stdlib's full parse (the reference)."""
+    from email.parser import BytesParser
+    from email.policy import compat32
+
+    from checks.message import _body_part, _raw_payload, _strip_mbox_line
+
+    part, _ = _body_part(BytesParser(policy=compat32).parsebytes(_strip_mbox_line(raw)))
+    return None if part is None else _raw_payload(part, 1 << 30)
+
+
+def test_text_regions_hold_the_chosen_part_on_every_corpus_message() -> None:
+    """Stage 1 scans only these regions, so the part the parser picks must always be one of them."""
+    paths = sorted(DATA.rglob("*.eml"))
+    for folder in EDGE_CORPORA + HAM_CORPORA:
+        if (CORPORA / folder).is_dir():
+            paths += _corpus_files(folder)
+    assert len(paths) > 400
+    located = 0
+    scanned = total = 0
+    for path in paths:
+        raw = path.read_bytes()
+        result = text_regions(raw)
+        if result is None:
+            continue
+        located += 1
+        body, regions = result
+        total += len(body)
+        scanned += sum(region.end - region.start for region in regions)
+        payload = _chosen_payload(raw)
+        if payload is not None:
+            assert any(body[region.start:region.end] == payload for region in regions), path
+    assert located > len(paths) * 0.95, located
+    # Headers and attachments are most of the bytes of real mail; the scan skips them.
+    assert scanned < total * 0.6, (scanned, total)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: a@example.com\r\nSubject: x\rbare CR\r\n\r\nbody\r\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed\n\nno boundary\n",
+        b"From: a@example.com\nContent-Type: multipart/digest; boundary=d\n\n--d\n\nFrom: b\n\nx\n--d--\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n\nthe start boundary is missing\n",
+        b"Content-Type: message/rfc822\n\nFrom: b@example.com\n\ninner\n",
+        b" continuation first\nFrom: a@example.com\n\nbody\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary*=utf-8''zz\n\n--zz\n\nx\n--zz--\n",
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=\"a\\\"b\"\n\n--a\"b\n\nx\n--a\"b--\n",
+        b"From: a@example.com\nContent-Type: text\n\nthe stdlib reads this as text/plain\n",
+    ],
+)
+def test_text_regions_leave_odd_mime_to_a_whole_scan(raw: bytes) -> None:
+    assert text_regions(raw) is None
+
+
+def test_text_regions_skip_headers_attachments_and_forwarded_messages() -> None:
+    raw = (
+        b"From: a@example.com\nSubject: sorry, wrong file\nContent-Type: multipart/mixed; boundary=\"Outer\"\n\n"
+        b"preamble sorry\n--Outer\nContent-Type: multipart/alternative; boundary=Inner\n\n--Inner\n"
+        b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\nSGVsbG8=\n--Inner\n"
+        b"Content-Type: text/html\n\n<p>Hello</p>\n--Inner--\n--Outer\nContent-Type: application/pdf\n\n"
+        b"sorry in a pdf\n--Outer\nContent-Type: message/rfc822\n\nFrom: b@example.com\n\nsorry, forwarded\n"
+        b"--Outer--\nepilogue sorry\n"
+    )
+    located = text_regions(raw)
+    assert located is not None
+    body, regions = located
+    assert [(r.content_type, r.encoding, body[r.start:r.end]) for r in regions] == [
+        (b"text/plain", b"base64", b"SGVsbG8="),
+        (b"text/html", b"", b"<p>Hello</p>"),
+    ]
+    assert _chosen_payload(raw) == b"SGVsbG8="
