@@ -16,6 +16,7 @@ from checks.message import (
     WIDE_CHARSET_MARKERS,
     TextRegion,
     decode_header_value,
+    QuickBody,
     quick_body,
     text_regions,
 )
@@ -527,7 +528,7 @@ def _region_candidate(raw: bytes, region: TextRegion) -> bool:
     return has_ownership_idiom(lowered)
 
 
-def _language_candidate(raw: bytes, lowered: bytes) -> bool:
+def _language_candidate(raw: bytes) -> bool:
     """Whether apology/mistake vocabulary could be in the text.
 
     When the quick MIME split knows where the text parts are, only their (decoded) bodies are
@@ -535,7 +536,7 @@ def _language_candidate(raw: bytes, lowered: bytes) -> bool:
     """
     located = text_regions(raw)
     if located is None:
-        return _raw_language_candidate(raw, lowered)
+        return _raw_language_candidate(raw, raw.lower())
     body_raw, regions = located
     return any(_region_candidate(body_raw, region) for region in regions)
 
@@ -592,7 +593,24 @@ STAGE2_MAX_CHARS = 128 * 1024
 STAGE2_TIME_BUDGET = 0.05  # seconds of detector time inline; past it the message goes to the full check
 
 
-def funnel_stage(raw: bytes, settings: ClassifierSettings) -> int:
+@dataclass(frozen=True)
+class FunnelResult:
+    """Where the funnel settled a message, with what stage 2 learned on the way (None when it did not run)."""
+
+    stage: int
+    body: QuickBody | None = None
+    language: LanguageVerdict | None = None
+
+    @property
+    def candidate(self) -> bool:
+        return self.stage == 3
+
+
+_STAGE_1 = FunnelResult(1)
+_STAGE_3 = FunnelResult(3)
+
+
+def funnel(raw: bytes, settings: ClassifierSettings) -> FunnelResult:
     """Where the cheap funnel settles a message: 1 or 2 = certainly not an oops, 3 = needs the full check.
 
     Stage 1 works on the raw bytes: a tag header, a subject tag, or an anchor word (also inside
@@ -601,32 +619,39 @@ def funnel_stage(raw: bytes, settings: ClassifierSettings) -> int:
     split (checks.message.quick_body), turned into the sender's new words by the same code the full
     parse runs, and the language detector classify() uses run over them. Same text, same detector:
     stage 2 says "no" exactly when classify() would, without the full parse.
-    Stage 3 is the caller's: parse, classify and check.
+    Stage 3 is the caller's: parse, classify and check. The quick body and the verdict of stage 2 go
+    with the result, so the full check need not find them again.
     """
     raw = bytes(raw)
-    lowered = raw.lower()
     header_end = _header_end(raw)
+    lowered = raw[:header_end].lower()  # only the header block is searched by name here
     for name in settings.tag_headers:
         if any(tag_value_is_set(value) for value in _header_values(raw, lowered, header_end, name)):
-            return 3
+            return _STAGE_3
     if settings.subject_tags:
         for value in _header_values(raw, lowered, header_end, "subject"):
             if subject_has_tag(decode_header_value(value), settings.subject_tags):
-                return 3
-    if not settings.auto or not _language_candidate(raw, lowered):
-        return 1
+                return _STAGE_3
+    if not settings.auto or not _language_candidate(raw):
+        return _STAGE_1
     body = quick_body(raw)
     if body is None or len(body.part_text) > STAGE2_MAX_CHARS:
-        return 3  # a MIME tree the quick split does not reproduce, or too much to read inline
+        return _STAGE_3  # a MIME tree the quick split does not reproduce, or too much to read inline
     if not body.is_html and not _unquoted_anchor(body.part_text.encode("utf-8", "surrogatepass").lower()):
-        return 2  # the chosen plain part has anchors only on '>' lines (or none): nothing to detect
+        return FunnelResult(2, body)  # the chosen plain part has anchors only on '>' lines (or none): nothing to detect
     verdict = detect_language(body.new_text(), STAGE2_TIME_BUDGET)
-    return 3 if verdict.oops or verdict.truncated else 2
+    return FunnelResult(3 if verdict.oops or verdict.truncated else 2, body, verdict)
+
+
+
+def funnel_stage(raw: bytes, settings: ClassifierSettings) -> int:
+    """The stage at which funnel() settles a message (see there)."""
+    return funnel(raw, settings).stage
 
 
 def might_be_oops(raw: bytes, settings: ClassifierSettings) -> bool:
-    """The cheap funnel in front of the full parse: False means certainly not an oops (see funnel_stage)."""
-    return funnel_stage(raw, settings) == 3
+    """The cheap funnel in front of the full parse: False means certainly not an oops (see funnel)."""
+    return funnel(raw, settings).candidate
 
 
 # ========================================================================= language detector
@@ -1673,9 +1698,16 @@ def _is_follow_up(parsed: ParsedMessage) -> bool:
     return bool(_search(_REPLY_PREFIX, subject) or _search(_FOLLOW_UP_WORDS, subject))
 
 
-def oops_reason(parsed: ParsedMessage, settings: ClassifierSettings) -> tuple[str, LanguageVerdict]:
-    """Why this is an oops ("header", "subject", "language" or ""), and the language verdict."""
-    language = detect_language(parsed.text) if parsed.text else LanguageVerdict(False, False)
+def oops_reason(
+    parsed: ParsedMessage, settings: ClassifierSettings, language: LanguageVerdict | None = None
+) -> tuple[str, LanguageVerdict]:
+    """Why this is an oops ("header", "subject", "language" or ""), and the language verdict.
+
+    `language` is a verdict already found on exactly parsed.text (the prefilter's stage 2); one
+    that was cut short by its time budget is not reused.
+    """
+    if language is None or language.truncated:
+        language = detect_language(parsed.text) if parsed.text else LanguageVerdict(False, False)
     for name in settings.tag_headers:
         value = parsed.headers.get(name.strip().lower())
         if value is not None and tag_value_is_set(value):
@@ -1692,9 +1724,13 @@ def classify(
     settings: ClassifierSettings,
     team: str,
     envelope_recipients: tuple[str, ...] | None = None,
+    language: LanguageVerdict | None = None,
 ) -> Classification:
-    """Classify a parsed message; envelope recipients (proxy) win over To+Cc+Bcc (check)."""
-    reason, language = oops_reason(parsed, settings)
+    """Classify a parsed message; envelope recipients (proxy) win over To+Cc+Bcc (check).
+
+    `language`: the detector's verdict on parsed.text when the caller already has it (see oops_reason).
+    """
+    reason, language = oops_reason(parsed, settings, language)
     recipients = _recipient_addresses(parsed, envelope_recipients)
     precedence = parsed.header("precedence").strip().lower()
     broadcast = (
@@ -1716,9 +1752,11 @@ def classify(
 
 __all__ = [
     "ClassifierSettings",
+    "FunnelResult",
     "LanguageVerdict",
     "classify",
     "detect_language",
+    "funnel",
     "funnel_stage",
     "has_anchor",
     "has_ownership_idiom",

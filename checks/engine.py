@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from checks.classify import ClassifierSettings, classify
-from checks.message import parse_message
+from checks.classify import ClassifierSettings, FunnelResult, classify
+from checks.message import parse_message, quick_body
 from checks.model import (
     AppliesTo,
     Audience,
@@ -79,9 +79,16 @@ def check_message(
     team: TeamContext,
     envelope_recipients: tuple[str, ...] | None = None,
     thread_first_notice: datetime | None = None,
+    prefiltered: FunnelResult | None = None,
 ) -> Report:
-    """Parse, classify and check one raw message."""
-    parsed = parse_message(raw)
-    classification = classify(parsed, settings, team.name, envelope_recipients)
+    """Parse, classify and check one raw message.
+
+    `prefiltered` is funnel()'s result for the same bytes when the caller ran it: its quick body and
+    language verdict are reused instead of being found a second time.
+    """
+    body = prefiltered.body if prefiltered is not None and prefiltered.body is not None else quick_body(raw)
+    parsed = parse_message(raw, body)  # body None (odd MIME): the full parse finds the text
+    language = prefiltered.language if prefiltered is not None else None
+    classification = classify(parsed, settings, team.name, envelope_recipients, language)
     message = CheckMessage(parsed, classification, team, thread_first_notice)
     return Report(parsed, classification, tuple(run_checks(message, checks)))

@@ -5,7 +5,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from checks.classify import might_be_oops
+from checks.classify import FunnelResult, funnel
 from checks.engine import Report, check_message
 from checks.model import Check, Finding, Severity
 from proxy.config import Config, TeamFile
@@ -74,13 +74,15 @@ def decide(report: Report, team: TeamFile, override_reason: str | None = None) -
     return Decision(enforced, findings, reason, team.name, report)
 
 
-def prefilter(raw: bytes, config: Config, team: TeamFile) -> Decision | None:
-    """The cheap step alone: DELIVER for certainly-ordinary mail, None when the full check must run.
+def prefilter(raw: bytes, config: Config, team: TeamFile) -> Decision | FunnelResult:
+    """The cheap step alone: DELIVER for certainly-ordinary mail, else the funnel's result for the full check.
 
-    The proxy runs this inline on the event loop and sends only candidates to a worker thread.
+    The proxy runs this inline on the event loop and sends only candidates, with what the funnel
+    found, to a worker thread (evaluate's `prefiltered`).
     """
-    if might_be_oops(raw, config.classifier_settings()):
-        return None
+    result = funnel(raw, config.classifier_settings())
+    if result.candidate:
+        return result
     return Decision(Action.DELIVER, (), "not an oops", team.name)
 
 
@@ -92,13 +94,20 @@ def evaluate(
     envelope_recipients: tuple[str, ...] | None = None,
     override_reason: str | None = None,
     thread_first_notice: datetime | None = None,
+    prefiltered: FunnelResult | None = None,
 ) -> Decision:
-    """Cheap pre-filter, then the full parse/classify/check/decide for candidates only."""
-    ordinary = prefilter(raw, config, team)
-    if ordinary is not None:
-        return ordinary
+    """Cheap pre-filter, then the full parse/classify/check/decide for candidates only.
+
+    `prefiltered`: the funnel's result when the caller already ran prefilter() on these bytes.
+    """
+    if prefiltered is None:
+        outcome = prefilter(raw, config, team)
+        if isinstance(outcome, Decision):
+            return outcome
+        prefiltered = outcome
     settings = config.classifier_settings()
-    report = check_message(raw, checks, settings, team.context(), envelope_recipients, thread_first_notice)
+    report = check_message(raw, checks, settings, team.context(), envelope_recipients, thread_first_notice,
+                           prefiltered)
     return decide(report, team, override_reason)
 
 

@@ -697,10 +697,12 @@ class GuardServer:
         """Pre-filter inline when cheap; otherwise (candidates, big messages) run the pipeline in a worker thread."""
         if config is None:
             config = self.config
+        prefiltered = None
         if len(raw) <= INLINE_PREFILTER_LIMIT and self.evaluator is evaluate:
-            ordinary = prefilter(raw, config, team)
-            if ordinary is not None:
-                return ordinary
+            outcome = prefilter(raw, config, team)
+            if isinstance(outcome, Decision):
+                return outcome
+            prefiltered = outcome  # the worker reuses what the funnel found
         if headers is None:
             headers = header_fields(raw, _WANTED_HEADERS)
         # None when there is no override header; "" when it is there but empty (refused if it would matter).
@@ -711,9 +713,10 @@ class GuardServer:
         thread_keys = list(dict.fromkeys(message_ids(headers.get(_IN_REPLY_TO, ""))
                                          + message_ids(headers.get(_REFERENCES, ""))))
         first_notice = await self.actions.first_notice(thread_keys) if thread_keys else None
+        extra = {"prefiltered": prefiltered} if prefiltered is not None else {}
         work = functools.partial(self.evaluator, raw, config, self.checks, team,
                                  envelope_recipients=recipients, override_reason=override,
-                                 thread_first_notice=first_notice)
+                                 thread_first_notice=first_notice, **extra)
         self.checks_in_progress += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, work)

@@ -494,3 +494,37 @@ def test_text_regions_skip_headers_attachments_and_forwarded_messages() -> None:
         (b"text/html", b"", b"<p>Hello</p>"),
     ]
     assert _chosen_payload(raw) == b"SGVsbG8="
+
+
+def test_plain_address_lists_read_as_getaddresses_reads_them() -> None:
+    """The fast path for plain address headers must agree with the stdlib parser on every header it takes."""
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+    from email.utils import getaddresses
+
+    from checks.message import _plain_address_pairs
+
+    values = [
+        ["J. Smith <j.smith@example.com>"], ["a@b.example, C D <c@d.example>"], ["O'Brien <o@example.ie>"],
+        ["<bare@example.com>"], ["Dana  Whitfield <dana@example.com>"], ["Dr. Who. <who@example.com>"],
+    ]
+    paths = sorted(DATA.rglob("*.eml"))
+    for folder in EDGE_CORPORA + HAM_CORPORA:
+        if (CORPORA / folder).is_dir():
+            paths += _corpus_files(folder)
+    for path in paths:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(path.read_bytes())
+        for name in ("from", "to", "cc", "sender"):
+            found = [str(value).replace("\r", "").replace("\n", " ") for value in headers.get_all(name, [])]
+            if found:
+                values.append(found)
+    fast = 0
+    for value in values:
+        pairs = _plain_address_pairs(value)
+        if pairs is not None:
+            fast += 1
+            assert pairs == [pair for pair in getaddresses(value) if pair[1].strip()], value
+    assert fast > len(values) * 0.5, (fast, len(values))
+    assert _plain_address_pairs(['"Whitfield, Dana" <dana@example.com>']) is None
+    assert _plain_address_pairs(["=?utf-8?q?Dana?= <dana@example.com>"]) is None
+    assert _plain_address_pairs(["team: a@example.com, b@example.com;"]) is None
