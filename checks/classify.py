@@ -17,7 +17,9 @@ from checks.message import (
     TextRegion,
     decode_header_value,
     QuickBody,
+    TextLayout,
     quick_body,
+    quick_body_from_layout,
     text_regions,
 )
 from checks.model import Audience, Classification, ParsedMessage
@@ -528,17 +530,15 @@ def _region_candidate(raw: bytes, region: TextRegion) -> bool:
     return has_ownership_idiom(lowered)
 
 
-def _language_candidate(raw: bytes) -> bool:
+def _language_candidate(raw: bytes, layout: TextLayout | None) -> bool:
     """Whether apology/mistake vocabulary could be in the text.
 
     When the quick MIME split knows where the text parts are, only their (decoded) bodies are
     scanned: headers and attachments never become the new text. Otherwise every byte counts.
     """
-    located = text_regions(raw)
-    if located is None:
+    if layout is None:
         return _raw_language_candidate(raw, raw.lower())
-    body_raw, regions = located
-    return any(_region_candidate(body_raw, region) for region in regions)
+    return any(_region_candidate(layout.raw, region) for region in layout.regions)
 
 
 def _raw_language_candidate(raw: bytes, lowered: bytes) -> bool:
@@ -610,6 +610,16 @@ _STAGE_1 = FunnelResult(1)
 _STAGE_3 = FunnelResult(3)
 
 
+def _quick_body(raw: bytes, layout: TextLayout | None) -> QuickBody | None:
+    """The chosen text part, from the layout stage 1 already found when there is one."""
+    if layout is None:
+        return quick_body(raw)
+    try:
+        return quick_body_from_layout(layout)
+    except Exception:  # a field the stdlib helpers choke on: the full parse decides what to make of it
+        return None
+
+
 def funnel(raw: bytes, settings: ClassifierSettings) -> FunnelResult:
     """Where the cheap funnel settles a message: 1 or 2 = certainly not an oops, 3 = needs the full check.
 
@@ -632,9 +642,12 @@ def funnel(raw: bytes, settings: ClassifierSettings) -> FunnelResult:
         for value in _header_values(raw, lowered, header_end, "subject"):
             if subject_has_tag(decode_header_value(value), settings.subject_tags):
                 return _STAGE_3
-    if not settings.auto or not _language_candidate(raw):
+    if not settings.auto:
         return _STAGE_1
-    body = quick_body(raw)
+    layout = text_regions(raw)
+    if not _language_candidate(raw, layout):
+        return _STAGE_1
+    body = _quick_body(raw, layout)
     if body is None or len(body.part_text) > STAGE2_MAX_CHARS:
         return _STAGE_3  # a MIME tree the quick split does not reproduce, or too much to read inline
     if not body.is_html and not _unquoted_anchor(body.part_text.encode("utf-8", "surrogatepass").lower()):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import dataclasses
 import functools
 import html
 import re
@@ -1244,12 +1245,14 @@ class TextRegion:
     content_type: bytes  # lowercased type/subtype
     encoding: bytes  # lowercased Content-Transfer-Encoding value, b"" when absent
     content_type_field: bytes  # the whole lowered Content-Type value (its charset matters to the caller)
+    depth: int = 0  # 0: the message itself is this text part
+    fields: tuple[tuple[bytes, bytes], ...] = ()  # the part's MIME fields as sent (name lowered, value raw)
 
 
 # A line inside a header block that feedparser's headerRE refuses: not a continuation, not an envelope
 # line, and its name is not followed by a colon. Searching for one is much faster than matching the run.
 _NOT_A_HEADER_LINE = re.compile(rb"\n(?![ \t]|From )[\041-\071\073-\176]*[^:\041-\071\073-\176]")
-_REGION_FIELD_NAMES = (b"content-type", b"content-transfer-encoding")
+_REGION_FIELD_NAMES = (b"content-type", b"content-transfer-encoding", b"content-disposition")
 
 
 def _blank_line_start(raw: bytes, start: int, end: int) -> int:
@@ -1273,8 +1276,8 @@ def _header_run_end(raw: bytes, start: int, end: int) -> int:
     return run.end() if run else start
 
 
-def _region_fields(raw: bytes, start: int, end: int) -> tuple[dict[bytes, bytes], int]:
-    """The first Content-Type and Content-Transfer-Encoding values of a header block, and where its body starts."""
+def _region_fields(raw: bytes, start: int, end: int) -> tuple[dict[bytes, bytes], int, int]:
+    """The first value of each MIME field of a header block, where its body starts and where the block ends."""
     block_end = _header_run_end(raw, start, end)
     if block_end > start and raw[start] in b" \t":
         raise _Unsure("continuation line first")
@@ -1303,7 +1306,7 @@ def _region_fields(raw: bytes, start: int, end: int) -> tuple[dict[bytes, bytes]
                 break
             line_end = newline + 1
         fields[name] = raw[start + value_start: start + line_end]  # case kept: a boundary is case-sensitive
-    return fields, min(body_start, end)
+    return fields, min(body_start, end), block_end
 
 
 def _content_type(value: bytes | None) -> tuple[bytes, bytes | None]:
@@ -1327,11 +1330,13 @@ def _content_type(value: bytes | None) -> tuple[bytes, bytes | None]:
 
 
 def _regions(raw: bytes, start: int, end: int, depth: int, boundaries: tuple[bytes, ...], found: list[TextRegion],
-             count: list[int]) -> None:
+             count: list[int], top_header_end: list[int]) -> None:
     count[0] += 1
     if count[0] > _QUICK_MAX_PARTS or depth > _QUICK_MAX_DEPTH:
         raise _Unsure("too many parts")
-    fields, body_start = _region_fields(raw, start, end)
+    fields, body_start, header_end = _region_fields(raw, start, end)
+    if depth == 0:
+        top_header_end.append(header_end)
     content_type, boundary = _content_type(fields.get(b"content-type"))
     maintype = content_type.partition(b"/")[0]
     if maintype == b"message":
@@ -1341,7 +1346,8 @@ def _regions(raw: bytes, start: int, end: int, depth: int, boundaries: tuple[byt
     if maintype != b"multipart":
         if content_type in _REGION_TYPES:
             encoding = fields.get(b"content-transfer-encoding", b"").strip().lower()
-            found.append(TextRegion(body_start, end, content_type, encoding, fields.get(b"content-type", b"").lower()))
+            found.append(TextRegion(body_start, end, content_type, encoding, fields.get(b"content-type", b"").lower(),
+                                    depth, tuple(fields.items())))
         return
     if not boundary or boundary in boundaries or content_type == b"multipart/digest" or boundary != boundary.rstrip():
         raise _Unsure("multipart without a usable boundary")
@@ -1371,17 +1377,26 @@ def _regions(raw: bytes, start: int, end: int, depth: int, boundaries: tuple[byt
             index += 1
         part_end = lines[index][0] if index < len(lines) else end
         before = len(found)
-        _regions(raw, part_start, part_end, depth + 1, boundaries + (boundary,), found, count)
+        _regions(raw, part_start, part_end, depth + 1, boundaries + (boundary,), found, count, top_header_end)
         if len(found) > before and found[-1].end == part_end and part_end > found[-1].start:
             # The line end before a boundary belongs to the boundary.
             region = found[-1]
             cut = 2 if raw[region.start: part_end].endswith(b"\r\n") else 1 if raw[part_end - 1] == 10 else 0
-            found[-1] = TextRegion(region.start, part_end - cut, region.content_type, region.encoding,
-                                   region.content_type_field)
+            found[-1] = dataclasses.replace(region, end=part_end - cut)
 
 
-def text_regions(raw: bytes) -> tuple[bytes, tuple[TextRegion, ...]] | None:
-    """The raw bytes (mbox line dropped) and where each text/plain or text/html body lies in them.
+@dataclass(frozen=True)
+class TextLayout:
+    """Where the text parts of a message lie: the raw bytes (mbox line dropped), the end of the top header
+    block, and every text/plain or text/html leaf part in document order."""
+
+    raw: bytes
+    header_end: int
+    regions: tuple[TextRegion, ...]
+
+
+def text_regions(raw: bytes) -> TextLayout | None:
+    """Where each text/plain or text/html body lies in the message.
 
     None when the quick split is not sure (bare CR line ends, odd headers or parameters, digests,
     missing boundaries, deep trees): the caller must then treat every byte as possible text.
@@ -1390,11 +1405,12 @@ def text_regions(raw: bytes) -> tuple[bytes, tuple[TextRegion, ...]] | None:
     if len(raw) > MAX_PARSE_BYTES or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
         return None
     found: list[TextRegion] = []
+    top: list[int] = []
     try:
-        _regions(raw, 0, len(raw), 0, (), found, [0])
+        _regions(raw, 0, len(raw), 0, (), found, [0], top)
     except (_Unsure, RecursionError):
         return None
-    return raw, tuple(found)
+    return TextLayout(raw, top[0], tuple(found))
 
 
 @dataclass(frozen=True)
@@ -1414,6 +1430,56 @@ class QuickBody:
     def new_text(self) -> str:
         """Exactly parse_message(raw).text for the same raw bytes."""
         return self.extracted[0]
+
+
+_SENDER_FIELD = re.compile(rb"(?:from|sender)[ \t]*:", re.IGNORECASE)
+_REGION_FIELD_TITLES = {b"content-type": "Content-Type", b"content-transfer-encoding": "Content-Transfer-Encoding",
+                        b"content-disposition": "Content-Disposition"}
+
+
+def _field_value(raw_value: bytes) -> str:
+    """A field value as compat32 stores it (header_source_parse): blanks after the colon and the line end dropped."""
+    return raw_value.decode("ascii", "surrogateescape").lstrip(" \t").rstrip("\r\n")
+
+
+def quick_body_from_layout(layout: TextLayout) -> QuickBody:
+    """quick_body() for a message text_regions() already split: the same part, text and sender fields."""
+    raw, block_end, regions = layout.raw, layout.header_end, layout.regions
+    raw_headers: dict[str, list[str]] = {}
+    lowered = raw[:block_end].lower()
+    starts = [0] if lowered.startswith((b"from", b"sender")) else []
+    for head in (b"\nfrom", b"\nsender"):
+        position = lowered.find(head)
+        while position != -1:
+            starts.append(position + 1)
+            position = lowered.find(head, position + 1)
+    for start in sorted(starts):
+        found = _SENDER_FIELD.match(raw, start, block_end)
+        if found is None:
+            continue  # "Fromage: ..." or "Sender-Id: ...", another field
+        line_end = found.end()
+        while True:  # the value runs on over continuation lines
+            newline = raw.find(b"\n", line_end, block_end)
+            if newline == -1 or newline + 1 >= block_end or raw[newline + 1] not in b" \t":
+                line_end = block_end if newline == -1 else newline
+                break
+            line_end = newline + 1
+        name = raw[found.start(): found.end() - 1].decode("ascii").strip().lower()
+        raw_headers.setdefault(name, []).append(_field_value(raw[found.end(): line_end]))
+    top = Message()
+    html_part = None
+    for region in regions:
+        part = top if region.depth == 0 else Message()
+        for name, value in region.fields:
+            part.set_raw(_REGION_FIELD_TITLES[name], _field_value(value))
+        if _is_attachment(part, top):
+            continue
+        part.set_payload(raw[region.start: region.end].decode("ascii", "surrogateescape"))
+        if region.content_type == b"text/plain":
+            return QuickBody(_part_text(part), False, raw_headers)
+        if html_part is None:
+            html_part = part
+    return QuickBody(_part_text(html_part) if html_part is not None else "", html_part is not None, raw_headers)
 
 
 def quick_body(raw: bytes) -> QuickBody | None:

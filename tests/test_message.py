@@ -448,7 +448,7 @@ def test_text_regions_hold_the_chosen_part_on_every_corpus_message() -> None:
         if result is None:
             continue
         located += 1
-        body, regions = result
+        body, regions = result.raw, result.regions
         total += len(body)
         scanned += sum(region.end - region.start for region in regions)
         payload = _chosen_payload(raw)
@@ -488,7 +488,7 @@ def test_text_regions_skip_headers_attachments_and_forwarded_messages() -> None:
     )
     located = text_regions(raw)
     assert located is not None
-    body, regions = located
+    body, regions = located.raw, located.regions
     assert [(r.content_type, r.encoding, body[r.start:r.end]) for r in regions] == [
         (b"text/plain", b"base64", b"SGVsbG8="),
         (b"text/html", b"", b"<p>Hello</p>"),
@@ -528,3 +528,27 @@ def test_plain_address_lists_read_as_getaddresses_reads_them() -> None:
     assert _plain_address_pairs(['"Whitfield, Dana" <dana@example.com>']) is None
     assert _plain_address_pairs(["=?utf-8?q?Dana?= <dana@example.com>"]) is None
     assert _plain_address_pairs(["team: a@example.com, b@example.com;"]) is None
+
+
+def test_quick_body_from_the_layout_is_quick_body_on_every_corpus_message() -> None:
+    """Stage 2 takes the chosen part from stage 1's layout; it must be the very part, text and sender quick_body finds."""
+    from checks.message import quick_body_from_layout
+
+    paths = sorted(DATA.rglob("*.eml"))
+    for folder in EDGE_CORPORA + HAM_CORPORA:
+        if (CORPORA / folder).is_dir():
+            paths += _corpus_files(folder)
+    compared = 0
+    for path in paths:
+        raw = path.read_bytes()
+        layout = text_regions(raw)
+        if layout is None:
+            continue
+        expected = quick_body(raw)
+        assert expected is not None, path
+        found = quick_body_from_layout(layout)
+        compared += 1
+        assert (found.part_text, found.is_html) == (expected.part_text, expected.is_html), path
+        for name in ("from", "sender"):
+            assert found.raw_headers.get(name) == expected.raw_headers.get(name), path
+    assert compared > len(paths) * 0.95, compared
