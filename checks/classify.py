@@ -59,9 +59,52 @@ _SEP = rb"(?:\s|&nbsp;|&#160;|&#xa0;|\xc2\xa0|<[^<>]{0,200}>|=\r?\n)+"
 _WORD = rb"(?:[a-z0-9'-]|\xe2\x80\x99|&#?[a-z0-9]{1,7};)+"
 
 
+# The same separator and word read backwards, for guards matched from the anchor towards the left.
+_SEP_REVERSED = rb"(?:\s|;psbn&|;061#&|;0ax#&|\xa0\xc2|>[^<>]{0,200}<|\n\r?=)+"
+_WORD_REVERSED = rb"(?:[a-z0-9'-]|\x99\x80\xe2|;[a-z0-9]{1,7}#?&)+"
+# Guard pattern -> the same pattern for the reversed window (see _reverse_words and _anchor_ok).
+_REVERSED_BEFORE: dict[re.Pattern[bytes], re.Pattern[bytes]] = {}
+
+
+def _reverse_words(words: bytes) -> bytes:
+    """An alternation of words, each word spelled backwards; words may only hold letters, '-' and 'x?' optionals."""
+    reversed_words = []
+    for word in words.split(b"|"):
+        tokens: list[bytes] = []
+        for byte in word:
+            char = bytes([byte])
+            if char == b"?":
+                tokens[-1] += char  # "e-?mailed": the optional applies to the byte before
+            elif char.isalpha() or char == b"-":
+                tokens.append(char)
+            else:
+                raise ValueError(f"guard word {word!r} is not a plain word")
+        reversed_words.append(b"".join(reversed(tokens)))
+    return b"|".join(reversed_words)
+
+
 def _before(words: bytes, between: int = 1) -> re.Pattern[bytes]:
-    """Guard: one of `words` ends right before the anchor, with up to `between` other words in between."""
-    return re.compile(rb"(?:^|[^a-z])(?:" + words + rb")(?:" + _SEP + _WORD + rb"){0,%d}" % between + _SEP + rb"\Z")
+    """Guard: one of `words` ends right before the anchor, with up to `between` other words in between.
+
+    A search for a pattern that must end at the anchor tries every start in the window; the reversed
+    pattern, matched once from the anchor leftwards on the reversed window, answers the same question.
+    """
+    pattern = re.compile(rb"(?:^|[^a-z])(?:" + words + rb")(?:" + _SEP + _WORD + rb"){0,%d}" % between + _SEP + rb"\Z")
+    _REVERSED_BEFORE[pattern] = re.compile(
+        _SEP_REVERSED + rb"(?:" + _WORD_REVERSED + _SEP_REVERSED + rb"){0,%d}" % between
+        + rb"(?:" + _reverse_words(words) + rb")[^a-z]"
+    )
+    return pattern
+
+
+def _before_holds(pattern: re.Pattern[bytes], data: bytes, window_start: int, start: int) -> bool:
+    """Whether a before-guard matches data[i:start] for some i >= window_start (a search ending at the anchor)."""
+    reversed_pattern = _REVERSED_BEFORE.get(pattern)
+    if reversed_pattern is None:
+        return pattern.search(data, window_start, start) is not None
+    # At the start of the data, '^' stands where a non-letter would: a NUL plays that part in the reversed window.
+    window = data[window_start:start][::-1] + (b"\x00" if window_start == 0 else b"")
+    return reversed_pattern.match(window) is not None
 
 
 def _after(pattern: bytes) -> re.Pattern[bytes]:
@@ -238,6 +281,7 @@ def _is_letter(byte: int) -> bool:
 _SEP_LAST = frozenset(b" \t\r\n>;\xa0")  # bytes a separator can end with
 
 
+_TAG_AFTER = re.compile(rb"s?\s*<[a-z/!]")
 _TAG_BEFORE = re.compile(rb"<[a-z/!][^<>@]*>\s*\Z")
 
 
@@ -247,7 +291,7 @@ def _tag_ends_before(data: bytes, start: int) -> bool:
     return opening != -1 and _TAG_BEFORE.match(data, opening, start) is not None
 
 
-def _anchor_ok(anchor: _Anchor, data: bytes, start: int, end: int) -> bool:
+def _anchor_ok(anchor: _Anchor, data: bytes, start: int, end: int, quotes: bool = True) -> bool:
     """Word boundaries hold, and when the anchor has guards, at least one of them does.
 
     Guards look at most 80 bytes around the anchor. An HTML tag longer than that between two
@@ -264,11 +308,11 @@ def _anchor_ok(anchor: _Anchor, data: bytes, start: int, end: int) -> bool:
         return True
     if anchor.before is not None and (start == 0 or data[start - 1] in _SEP_LAST or anchor.word == b"oops"):
         window_start = max(0, start - 80)
-        if anchor.before.search(data, window_start, start):
+        if _before_holds(anchor.before, data, window_start, start):
             return True
         if data[window_start:start].rstrip(b" \t\r\n").endswith(b">") and _tag_ends_before(data, start):
             return True
-        if _quote_inside(data, max(0, start - _UNQUOTED_REACH), start):
+        if quotes and _quote_inside(data, max(0, start - _UNQUOTED_REACH), start):
             unquoted = _without_quotes(data[max(0, start - _UNQUOTED_REACH): start])[-80:]
             if anchor.before.search(unquoted):
                 return True
@@ -276,9 +320,9 @@ def _anchor_ok(anchor: _Anchor, data: bytes, start: int, end: int) -> bool:
         window_end = min(len(data), end + 80)
         if anchor.after.match(data, end, window_end):
             return True
-        if re.match(rb"s?\s*<[a-z/!]", data[end:window_end]):
+        if _TAG_AFTER.match(data, end, window_end):
             return True
-        if _quote_inside(data, end, min(len(data), end + _UNQUOTED_REACH)):
+        if quotes and _quote_inside(data, end, min(len(data), end + _UNQUOTED_REACH)):
             unquoted = _without_quotes(data[end: end + _UNQUOTED_REACH])[:80]
             if anchor.after.match(unquoted):
                 return True
@@ -308,6 +352,7 @@ def _scan(lowered: bytes) -> Iterator[tuple[int, int]]:
     """
     failed = 0
     length = len(lowered)
+    quotes: bool | None = None
     for chunk_start in range(0, max(length, 1), _CHUNK):
         chunk_end = min(length, chunk_start + _CHUNK)
         data = lowered[chunk_start: chunk_end + _OVERLAP] if length > _CHUNK else lowered
@@ -316,7 +361,12 @@ def _scan(lowered: bytes) -> Iterator[tuple[int, int]]:
             if start >= chunk_end:
                 continue  # belongs to the next chunk
             if index < _ANCHOR_COUNT:
-                if not _anchor_ok(_ANCHORS[index], lowered, start, end + chunk_start):
+                anchor = _ANCHORS[index]
+                if quotes is None and (anchor.before is not None or anchor.after is not None):
+                    # Whether any quoted passage exists at all: most text has none, and then no guard
+                    # needs to be retried with one taken out.
+                    quotes = _quote_inside(lowered, 0, length)
+                if not _anchor_ok(anchor, lowered, start, end + chunk_start, bool(quotes)):
                     failed += 1
                     if failed > _MAX_GUARD_CHECKS:
                         yield -1, -1

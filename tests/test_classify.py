@@ -773,3 +773,26 @@ def test_anchors_outside_the_text_parts_stop_at_stage_one(where: str) -> None:
     )
     assert not classified(raw).is_oops
     assert funnel_stage(raw, SETTINGS) == 1
+
+
+def test_reversed_guards_answer_as_the_forward_search() -> None:
+    """A before-guard is matched leftwards on the reversed window; it must agree with the forward search everywhere."""
+    import random
+
+    from checks.classify import _REVERSED_BEFORE, _before_holds
+
+    assert len(_REVERSED_BEFORE) >= 10
+    rng = random.Random(7)
+    vocab = [b"my", b"our", b" ", b"\n", b"&nbsp;", b"<b>", b"</p >", b"=\r\n", b"\xc2\xa0", b"thanks", b"for", b"x",
+             b"e-mailed", b"emailed", b"labelled", b"the", b"data", b"'", b"\xe2\x80\x99", b"&#39;", b"s", b"was",
+             b"went", b"do", b"made", b"a", b"-", b"i", b"we", b"1", b"<", b">", b"&"]
+    agreed = 0
+    for _ in range(1500):
+        data = b"".join(rng.choice(vocab) for _ in range(rng.randint(1, 40)))
+        for start in range(len(data) + 1):
+            window_start = max(0, start - 80)
+            for pattern in _REVERSED_BEFORE:
+                forward = pattern.search(data, window_start, start) is not None
+                assert _before_holds(pattern, data, window_start, start) is forward, (pattern.pattern, data[:start])
+                agreed += forward
+    assert agreed > 1000  # the guards do fire on this vocabulary, so agreement is not vacuous
