@@ -806,9 +806,8 @@ def _cut_quoted(lines: list[str]) -> list[str]:
                 _LIST_FOOTER.search(following, timeout=0.05)
             ):
                 break
-        head = stripped[:2].lower()
         if (
-            (stripped[-1] in ":：" or index in wrote_lines or head in _ON_HEADS or head[:1] in "wв")
+            (stripped[-1] in ":：" or index in wrote_lines or stripped[:2].lower() in _ON_HEADS or stripped[0] in "wWвВ")
             and _maybe_attribution(stripped)
         ):
             span, strong = _is_attribution(lines, index)
@@ -927,6 +926,10 @@ def _greeting_lines(lines: list[str]) -> frozenset[int]:
     return frozenset(found)
 
 
+_COMMA_THEN_LOWER = regex.compile(r",\s*[a-z]")
+_SALUTATION_WORD = regex.compile(r"[^\W\d_][\w.'’-]*")
+
+
 def _is_greeting(line: str, first: bool) -> bool:
     stripped = line.strip()
     if not stripped or len(stripped) > 80 or stripped[-1] in ".?;":
@@ -937,14 +940,14 @@ def _is_greeting(line: str, first: bool) -> bool:
     if match:
         tail = core[match.end():]
         # "Hi Dana, sorry for the delay" is a greeting followed by a sentence, not a salutation line.
-        if regex.search(r",\s*[a-z]", tail):
+        if _COMMA_THEN_LOWER.search(tail):
             return False
         words = [w for w in _WORD_SPLIT.split(tail) if w]
         if len(words) > 6:
             return False
         if ends_with_mark:
             # "Hello platform folks," - any short run of words closed by a comma or dash is a salutation.
-            return all(regex.fullmatch(r"[^\W\d_][\w.'’-]*", w) for w in words)
+            return all(_SALUTATION_WORD.fullmatch(w) for w in words)
         if len(words) > 3:
             return False
         return all(_NAME_WORD.match(w) or w.lower() in _GREETING_TAIL_WORDS or w.lower().endswith("team") for w in words)
@@ -1054,8 +1057,12 @@ def _parse(raw: bytes, body: QuickBody | None = None) -> ParsedMessage:
     if len(raw) > MAX_PARSE_BYTES:
         raw = raw[:MAX_PARSE_BYTES]
         extra.append("TruncatedForParsing")
-    # The header block is the same whether or not the MIME body is parsed too; skip that when the text is known.
-    message = (BytesHeaderParser if body is not None else BytesParser)(policy=compat32).parsebytes(raw)
+    if body is not None:
+        # The text is known: only the header block is parsed, and it ends at the first empty line at the latest
+        # (the parser reads every line of the message otherwise, body included, even when told headers only).
+        message = BytesHeaderParser(policy=compat32).parsebytes(raw[:_blank_line_start(raw, 0, len(raw))])
+    else:
+        message = BytesParser(policy=compat32).parsebytes(raw)
 
     raw_headers: dict[str, list[str]] = {}
     for name, value in message.raw_items():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -552,3 +553,21 @@ def test_quick_body_from_the_layout_is_quick_body_on_every_corpus_message() -> N
         for name in ("from", "sender"):
             assert found.raw_headers.get(name) == expected.raw_headers.get(name), path
     assert compared > len(paths) * 0.95, compared
+
+
+def test_parse_with_a_known_body_reads_the_same_headers_as_the_full_parse() -> None:
+    """check_message parses only the header block when stage 2 already has the text; nothing else may change."""
+    paths = sorted(DATA.rglob("*.eml"))
+    for folder in EDGE_CORPORA + HAM_CORPORA:
+        if (CORPORA / folder).is_dir():
+            paths += _corpus_files(folder)
+    compared = 0
+    for path in paths:
+        raw = path.read_bytes()
+        body = quick_body(raw)
+        if body is None:
+            continue
+        full, quick = parse_message(raw), parse_message(raw, body)
+        compared += 1
+        assert quick == dataclasses.replace(full, defects=quick.defects), path
+    assert compared > len(paths) * 0.9
