@@ -18,6 +18,7 @@ from checks.message import (
     decode_header_value,
     QuickBody,
     TextLayout,
+    chosen_region,
     quick_body,
     quick_body_from_layout,
     text_regions,
@@ -583,12 +584,14 @@ def _region_candidate(raw: bytes, region: TextRegion) -> bool:
 def _language_candidate(raw: bytes, layout: TextLayout | None) -> bool:
     """Whether apology/mistake vocabulary could be in the text.
 
-    When the quick MIME split knows where the text parts are, only their (decoded) bodies are
-    scanned: headers and attachments never become the new text. Otherwise every byte counts.
+    When the quick MIME split knows where the text parts are, only the (decoded) body of the part
+    the parser will check is scanned: headers, attachments and the HTML twin of a plain part never
+    become the new text. Otherwise every byte counts.
     """
     if layout is None:
         return _raw_language_candidate(raw, raw.lower())
-    return any(_region_candidate(layout.raw, region) for region in layout.regions)
+    region = chosen_region(layout)
+    return region is not None and _region_candidate(layout.raw, region)
 
 
 def _raw_language_candidate(raw: bytes, lowered: bytes) -> bool:

@@ -1473,20 +1473,42 @@ def quick_body_from_layout(layout: TextLayout) -> QuickBody:
             line_end = newline + 1
         name = raw[found.start(): found.end() - 1].decode("ascii").strip().lower()
         raw_headers.setdefault(name, []).append(_field_value(raw[found.end(): line_end]))
-    top = Message()
-    html_part = None
-    for region in regions:
-        part = top if region.depth == 0 else Message()
-        for name, value in region.fields:
-            part.set_raw(_REGION_FIELD_TITLES[name], _field_value(value))
-        if _is_attachment(part, top):
+    region = chosen_region(layout)
+    if region is None:
+        return QuickBody("", False, raw_headers)
+    part = _region_message(region)
+    part.set_payload(raw[region.start: region.end].decode("ascii", "surrogateescape"))
+    return QuickBody(_part_text(part), region.content_type == b"text/html", raw_headers)
+
+
+def _region_message(region: TextRegion) -> Message:
+    """A Message carrying a text part's MIME fields, for the stdlib helpers that read them."""
+    part = Message()
+    for name, value in region.fields:
+        part.set_raw(_REGION_FIELD_TITLES[name], _field_value(value))
+    return part
+
+
+def _region_is_attachment(region: TextRegion) -> bool:
+    """_is_attachment for a text part of the layout."""
+    if b"name" not in region.content_type_field and not any(name == b"content-disposition" for name, _ in region.fields):
+        return False  # neither a disposition nor a name parameter: nothing can make it an attachment
+    part = _region_message(region)
+    return _is_attachment(part, part if region.depth == 0 else Message())
+
+
+def chosen_region(layout: TextLayout) -> TextRegion | None:
+    """The text part parse_message checks (see _body_part): the first non-attachment text/plain part, else the
+    first text/html one."""
+    html_region = None
+    for region in layout.regions:
+        if _region_is_attachment(region):
             continue
-        part.set_payload(raw[region.start: region.end].decode("ascii", "surrogateescape"))
         if region.content_type == b"text/plain":
-            return QuickBody(_part_text(part), False, raw_headers)
-        if html_part is None:
-            html_part = part
-    return QuickBody(_part_text(html_part) if html_part is not None else "", html_part is not None, raw_headers)
+            return region
+        if html_region is None:
+            html_region = region
+    return html_region
 
 
 def quick_body(raw: bytes) -> QuickBody | None:

@@ -757,13 +757,16 @@ def test_stage_one_sees_every_anchor_the_new_text_has() -> None:
     assert settled > len(paths) * 0.6, settled
 
 
-@pytest.mark.parametrize("where", ["attachment", "header", "preamble", "forwarded"])
+@pytest.mark.parametrize("where", ["attachment", "header", "preamble", "forwarded", "html twin", "text attachment"])
 def test_anchors_outside_the_text_parts_stop_at_stage_one(where: str) -> None:
     pieces = {
         "attachment": b"--b\nContent-Type: application/octet-stream\n\nWe are sorry for the outage we caused.\n",
         "header": b"",
         "preamble": b"",
         "forwarded": b"--b\nContent-Type: message/rfc822\n\nFrom: x@example.com\n\nWe are sorry for the outage.\n",
+        # The parser checks the plain part; its HTML alternative and a text file attached are never read.
+        "html twin": b"--b\nContent-Type: text/html\n\n<p>We are sorry for the outage we caused.</p>\n",
+        "text attachment": b"--b\nContent-Type: text/plain; name=log.txt\n\nWe are sorry for the outage we caused.\n",
     }
     raw = (
         b"From: a@example.com\nSubject: " + (b"sorry for the outage" if where == "header" else b"notes") + b"\n"
