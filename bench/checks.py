@@ -5,6 +5,7 @@ Usage: `python bench/checks.py [--seconds 2] [--profile ordinary|apology]`. Prin
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import cProfile
 import os
 import pstats
@@ -22,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO))
 
+from checks.classify import funnel  # noqa: E402
 from checks.model import Check  # noqa: E402
 from checks.registry import default_registry  # noqa: E402
 from proxy.config import Config, TeamFile, load_config  # noqa: E402
@@ -289,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = [measure(category, samples, config, checks, args.seconds) for category, samples in corpora.items()]
     print_table(results)
+    settings = config.classifier_settings()
+    for category, samples in corpora.items():
+        stages = Counter(funnel(sample.raw, settings).stage for sample in samples)
+        print(f"funnel ({category}): {stages[1]} settled at stage 1 (text part scan), {stages[2]} at stage 2 "
+              f"(new text + detector), {stages[3]} went to the full check")
     return 0
 
 
