@@ -248,9 +248,14 @@ def working_days_between(start: date, end: date) -> int:
     return count
 
 
+# calendar.day_name and month_name format a date with strftime on every lookup; the names are read once.
+_DAY_NAMES: tuple[str, ...] = tuple(calendar.day_name)
+_MONTH_NAMES: tuple[str, ...] = tuple(calendar.month_name)
+
+
 def format_day(day: date) -> str:
     """A day as people write it in mail: "Wednesday 18 November"."""
-    return f"{calendar.day_name[day.weekday()]} {day.day} {calendar.month_name[day.month]}"
+    return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month]}"
 
 
 def _number(word: str | None) -> int | None:

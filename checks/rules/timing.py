@@ -237,20 +237,32 @@ def promised_times(
     needs the first suitable promise stops there. What each wording promises is worked out once per
     message and shared by the three timing rules.
     """
-    text = message.text
-    scan = prepare(text)
+    scan = prepare(message.text)
     tz = _zone_name(message)
-    words = list(_update_words(scan)) + phrase_matches(scan, message.team.rule(rule_id).extra_phrases)
-    if only is not None:
-        words = [w for w in words if only.fullmatch(w.group(), timeout=span_timeout(w.start(), w.end()))]
-    words.sort(key=lambda m: m.start())
     seen: set[tuple[int, int]] = set()
-    for word in words[:MAX_UPDATE_WORDS]:
+    for word in _promise_words(scan, message, rule_id, only):
         for promise in _word_promises(scan, word, reference, tz):
             key = (promise.time.start, promise.time.end)
             if key not in seen:
                 seen.add(key)
                 yield promise
+
+
+def _promise_words(
+    scan: ScanText, message: CheckMessage, rule_id: str, only: regex.Pattern[str] | None
+) -> list[regex.Match[str]]:
+    """The update wordings a rule reads promises from, in text order, at most MAX_UPDATE_WORDS (remembered on the
+    prepared text: the three timing rules ask for the same list; only their team phrases and `only` differ)."""
+    extra = message.team.rule(rule_id).extra_phrases
+    key = ("timing", "words", extra, only)
+    words = scan.memo.get(key)
+    if words is None:
+        found = list(_update_words(scan)) + phrase_matches(scan, extra)
+        if only is not None:
+            found = [w for w in found if only.fullmatch(w.group(), timeout=span_timeout(w.start(), w.end()))]
+        found.sort(key=lambda m: m.start())
+        words = scan.memo[key] = found[:MAX_UPDATE_WORDS]
+    return words  # type: ignore[return-value]
 
 
 def _update_words(scan: ScanText) -> list[regex.Match[str]]:
