@@ -14,11 +14,12 @@ import regex
 from checks.message import (
     MAX_TEXT_BYTES,
     WIDE_CHARSET_MARKERS,
-    TextRegion,
-    decode_header_value,
     QuickBody,
     TextLayout,
+    TextRegion,
     chosen_region,
+    decode_base64_text,
+    decode_header_value,
     quick_body,
     quick_body_from_layout,
     text_regions,
@@ -477,7 +478,6 @@ def subject_has_tag(subject: str, tags: Iterable[str]) -> bool:
     return any(tag.strip().lower() in lowered for tag in tags if tag.strip())
 
 
-_B64_DELETE = bytes(b for b in range(256) if not (chr(b).isascii() and (chr(b).isalnum() or chr(b) in "+/")))
 _UU_ENCODINGS = (b"x-uuencode", b"uuencode", b"uue", b"x-uue")
 
 
@@ -498,11 +498,7 @@ def _base64_text(raw: bytes, lowered: bytes, cte_position: int) -> bytes | None:
         if value and not value.startswith(b"text/"):
             return None
     stop = lowered.find(b"\n--", body)
-    stop = len(raw) if stop == -1 else stop
-    stop = min(stop, body + MAX_TEXT_BYTES * 4 // 3 + 8)
-    data = raw[body:stop].translate(None, _B64_DELETE)
-    data = data[: len(data) - 1] if len(data) % 4 == 1 else data + b"=" * (-len(data) % 4)
-    return binascii.a2b_base64(data)
+    return decode_base64_text(raw[body: len(raw) if stop == -1 else stop])
 
 
 _PLAIN_TYPES = (b"text/plain",)
@@ -545,10 +541,8 @@ def _region_bytes(raw: bytes, region: TextRegion) -> bytes | None:
     """A text region's bytes after transfer decoding, as _part_bytes decodes them; None: a scan cannot tell."""
     body = raw[region.start: region.end]
     if region.encoding == b"base64":
-        data = body[: MAX_TEXT_BYTES * 4 // 3 + 8].translate(None, _B64_DELETE)
-        data = data[: len(data) - 1] if len(data) % 4 == 1 else data + b"=" * (-len(data) % 4)
         try:
-            return binascii.a2b_base64(data)[:MAX_TEXT_BYTES]
+            return decode_base64_text(body)
         except (binascii.Error, ValueError):
             return None
     if region.encoding == b"quoted-printable":

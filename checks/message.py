@@ -270,14 +270,20 @@ def _raw_payload(part: Message, limit: int) -> bytes:
     return payload[:limit].encode("utf-8", "surrogateescape")
 
 
+def decode_base64_text(encoded: bytes) -> bytes:
+    """A base64 body as mail clients write it, at most MAX_TEXT_BYTES decoded: stray characters are dropped and
+    missing padding added. Raises binascii.Error (or ValueError) when it still cannot be read."""
+    data = encoded[: MAX_TEXT_BYTES * 4 // 3 + 8].translate(None, _B64_DELETE)
+    data = data[: len(data) - 1] if len(data) % 4 == 1 else data + b"=" * (-len(data) % 4)
+    return binascii.a2b_base64(data)[:MAX_TEXT_BYTES]
+
+
 def _part_bytes(part: Message) -> bytes:
     """The decoded body of one leaf part, at most MAX_TEXT_BYTES of it."""
     encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
     if encoding == "base64":
-        data = _raw_payload(part, MAX_TEXT_BYTES * 4 // 3 + 8).translate(None, _B64_DELETE)
-        data = data[: len(data) - 1] if len(data) % 4 == 1 else data + b"=" * (-len(data) % 4)
         try:
-            return binascii.a2b_base64(data)[:MAX_TEXT_BYTES]
+            return decode_base64_text(_raw_payload(part, MAX_TEXT_BYTES * 4 // 3 + 8))
         except (binascii.Error, ValueError):
             return b""
     if encoding == "quoted-printable":
@@ -1030,6 +1036,16 @@ def _header_run_end(raw: bytes, start: int, end: int) -> int:
     return run.end() if run else start
 
 
+def _field_end(data: bytes, value_start: int, block_end: int) -> int:
+    """Where a header field's value ends: it runs on over continuation lines, up to the line end before the next field."""
+    line_end = value_start
+    while True:
+        newline = data.find(b"\n", line_end, block_end)
+        if newline == -1 or newline + 1 >= block_end or data[newline + 1] not in b" \t":
+            return block_end if newline == -1 else newline
+        line_end = newline + 1
+
+
 def _region_fields(raw: bytes, start: int, end: int) -> tuple[dict[bytes, bytes], int, int]:
     """The first value of each MIME field of a header block, where its body starts and where the block ends."""
     block_end = _header_run_end(raw, start, end)
@@ -1052,14 +1068,8 @@ def _region_fields(raw: bytes, start: int, end: int) -> tuple[dict[bytes, bytes]
         if position == -1:
             continue
         value_start = lowered.find(b":", position) + 1
-        line_end = value_start
-        while True:  # the value runs on over continuation lines
-            newline = lowered.find(b"\n", line_end)
-            if newline == -1 or newline + 1 >= len(lowered) or lowered[newline + 1] not in b" \t":
-                line_end = len(lowered) if newline == -1 else newline
-                break
-            line_end = newline + 1
-        fields[name] = raw[start + value_start: start + line_end]  # case kept: a boundary is case-sensitive
+        value_end = _field_end(lowered, value_start, len(lowered))
+        fields[name] = raw[start + value_start: start + value_end]  # case kept: a boundary is case-sensitive
     return fields, min(body_start, end), block_end
 
 
@@ -1198,7 +1208,7 @@ def _field_value(raw_value: bytes) -> str:
 
 def quick_body_from_layout(layout: TextLayout) -> QuickBody:
     """quick_body() for a message text_regions() already split: the same part, text and sender fields."""
-    raw, block_end, regions = layout.raw, layout.header_end, layout.regions
+    raw, block_end = layout.raw, layout.header_end
     raw_headers: dict[str, list[str]] = {}
     lowered = raw[:block_end].lower()
     starts = [0] if lowered.startswith((b"from", b"sender")) else []
@@ -1211,15 +1221,9 @@ def quick_body_from_layout(layout: TextLayout) -> QuickBody:
         found = _SENDER_FIELD.match(raw, start, block_end)
         if found is None:
             continue  # "Fromage: ..." or "Sender-Id: ...", another field
-        line_end = found.end()
-        while True:  # the value runs on over continuation lines
-            newline = raw.find(b"\n", line_end, block_end)
-            if newline == -1 or newline + 1 >= block_end or raw[newline + 1] not in b" \t":
-                line_end = block_end if newline == -1 else newline
-                break
-            line_end = newline + 1
         name = raw[found.start(): found.end() - 1].decode("ascii").strip().lower()
-        raw_headers.setdefault(name, []).append(_field_value(raw[found.end(): line_end]))
+        value_end = _field_end(raw, found.end(), block_end)
+        raw_headers.setdefault(name, []).append(_field_value(raw[found.end(): value_end]))
     region = chosen_region(layout)
     if region is None:
         return QuickBody("", False, raw_headers)

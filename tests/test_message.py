@@ -331,6 +331,15 @@ def _corpus_files(folder: str) -> list[Path]:
     return [p for p in sorted(root.rglob("*")) if p.is_file() and p.name not in ("MANIFEST.tsv", "SOURCE.txt")]
 
 
+def _every_message_path() -> list[Path]:
+    """The .eml fixtures and every message of the shared corpora that are present."""
+    paths = sorted(DATA.rglob("*.eml"))
+    for folder in EDGE_CORPORA + HAM_CORPORA:
+        if (CORPORA / folder).is_dir():
+            paths += _corpus_files(folder)
+    return paths
+
+
 @pytest.mark.parametrize("folder", EDGE_CORPORA + HAM_CORPORA)
 def test_corpus_parses_without_errors(folder: str) -> None:
     files = _corpus_files(folder)
@@ -358,10 +367,7 @@ def _quick_text(raw: bytes) -> str | None:
 
 def test_quick_body_matches_the_full_parse_on_every_corpus_message() -> None:
     """The prefilter's stage 2 relies on it: the quick MIME split yields exactly the parser's new text."""
-    paths = sorted(DATA.rglob("*.eml"))
-    for folder in EDGE_CORPORA + HAM_CORPORA:
-        if (CORPORA / folder).is_dir():
-            paths += _corpus_files(folder)
+    paths = _every_message_path()
     assert len(paths) > 400
     quick = 0
     for path in paths:
@@ -436,10 +442,7 @@ def _chosen_payload(raw: bytes) -> bytes | None:
 
 def test_text_regions_hold_the_chosen_part_on_every_corpus_message() -> None:
     """Stage 1 scans only these regions, so the part the parser picks must always be one of them."""
-    paths = sorted(DATA.rglob("*.eml"))
-    for folder in EDGE_CORPORA + HAM_CORPORA:
-        if (CORPORA / folder).is_dir():
-            paths += _corpus_files(folder)
+    paths = _every_message_path()
     assert len(paths) > 400
     located = 0
     scanned = total = 0
@@ -509,10 +512,7 @@ def test_plain_address_lists_read_as_getaddresses_reads_them() -> None:
         ["J. Smith <j.smith@example.com>"], ["a@b.example, C D <c@d.example>"], ["O'Brien <o@example.ie>"],
         ["<bare@example.com>"], ["Dana  Whitfield <dana@example.com>"], ["Dr. Who. <who@example.com>"],
     ]
-    paths = sorted(DATA.rglob("*.eml"))
-    for folder in EDGE_CORPORA + HAM_CORPORA:
-        if (CORPORA / folder).is_dir():
-            paths += _corpus_files(folder)
+    paths = _every_message_path()
     for path in paths:
         headers = BytesHeaderParser(policy=compat32).parsebytes(path.read_bytes())
         for name in ("from", "to", "cc", "sender"):
@@ -535,10 +535,7 @@ def test_quick_body_from_the_layout_is_quick_body_on_every_corpus_message() -> N
     """Stage 2 takes the chosen part from stage 1's layout; it must be the very part, text and sender quick_body finds."""
     from checks.message import quick_body_from_layout
 
-    paths = sorted(DATA.rglob("*.eml"))
-    for folder in EDGE_CORPORA + HAM_CORPORA:
-        if (CORPORA / folder).is_dir():
-            paths += _corpus_files(folder)
+    paths = _every_message_path()
     compared = 0
     for path in paths:
         raw = path.read_bytes()
@@ -557,10 +554,7 @@ def test_quick_body_from_the_layout_is_quick_body_on_every_corpus_message() -> N
 
 def test_parse_with_a_known_body_reads_the_same_headers_as_the_full_parse() -> None:
     """check_message parses only the header block when stage 2 already has the text; nothing else may change."""
-    paths = sorted(DATA.rglob("*.eml"))
-    for folder in EDGE_CORPORA + HAM_CORPORA:
-        if (CORPORA / folder).is_dir():
-            paths += _corpus_files(folder)
+    paths = _every_message_path()
     compared = 0
     for path in paths:
         raw = path.read_bytes()
