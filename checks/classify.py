@@ -20,7 +20,6 @@ from checks.message import (
     chosen_region,
     decode_base64_text,
     decode_header_value,
-    quick_body,
     quick_body_from_layout,
     text_regions,
 )
@@ -657,10 +656,10 @@ _STAGE_1 = FunnelResult(1)
 _STAGE_3 = FunnelResult(3)
 
 
-def _quick_body(raw: bytes, layout: TextLayout | None) -> QuickBody | None:
-    """The chosen text part, from the layout stage 1 already found when there is one."""
+def _quick_body(layout: TextLayout | None) -> QuickBody | None:
+    """The chosen text part from the layout stage 1 found; None (the full parse) when there is none."""
     if layout is None:
-        return quick_body(raw)
+        return None
     try:
         return quick_body_from_layout(layout)
     except Exception:  # a field the stdlib helpers choke on: the full parse decides what to make of it
@@ -694,7 +693,7 @@ def funnel(raw: bytes, settings: ClassifierSettings) -> FunnelResult:
     layout = text_regions(raw)
     if not _language_candidate(raw, layout):
         return _STAGE_1
-    body = _quick_body(raw, layout)
+    body = _quick_body(layout)
     if body is None or len(body.part_text) > STAGE2_MAX_CHARS:
         return _STAGE_3  # a MIME tree the quick split does not reproduce, or too much to read inline
     if not body.is_html and not _unquoted_anchor(body.part_text.encode("utf-8", "surrogatepass").lower()):

@@ -854,25 +854,16 @@ def _parse(raw: bytes, body: QuickBody | None = None) -> ParsedMessage:
 
 # ------------------------------------------------------------------------------------ the quick path
 #
-# The prefilter needs the sender's new words of a message that contains an apology word somewhere,
-# far more often than the full parse is needed. feedparser costs most of a parse, so here the MIME
-# tree is split with plain string searches that follow feedparser's rules (header lines, boundary
-# lines, the line end before a boundary) and stdlib Message objects carry the headers, so part
-# selection, charset and transfer decoding are the very code parse_message runs. Anything the
-# split is not sure about (bare CR line ends, a missing boundary, digests, nested messages at the
-# top, deep trees) returns None and the caller parses fully. tests/test_message.py checks on every
-# corpus message that the quick text equals parse_message's text.
+# The prefilter needs to know where the sender's words are far more often than the full parse is
+# needed, and feedparser costs most of a parse. text_regions splits the MIME tree with byte searches
+# that follow feedparser's rules (header lines, boundary lines, the line end before a boundary) and
+# returns where every text/plain and text/html leaf part's body lies; chosen_region picks the one
+# parse_message checks, and stdlib Message objects carry its fields, so charset and transfer decoding
+# are the very code parse_message runs. Whatever the split is not sure about (bare CR line ends, odd
+# headers or parameters, a missing boundary, digests, nested messages at the top, deep trees) returns
+# None and the caller parses fully. tests/test_message.py checks on every corpus message that the
+# quick part and text equal the full parse's.
 
-# A run of lines feedparser's headerRE accepts (each with its line end, the last may lack one).
-_HEADER_RUN = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*(?:\n|\Z))*")
-# Header lines feedparser treats specially (envelope lines, nameless fields): left to the full parse.
-_ODD_HEADER = re.compile(r"^(?:From |:)", re.MULTILINE)
-# The only fields the body choice and the signature need. Message.get() matches names exactly (case
-# aside); parse_message reads From/Sender by the name stripped of blanks ("From :" counts).
-_WANTED_HEADER = re.compile(
-    r"^(?:content-type|content-transfer-encoding|content-disposition|(?:from|sender)[ \t]*):",
-    re.IGNORECASE | re.MULTILINE,
-)
 _QUICK_MAX_PARTS = 100
 _QUICK_MAX_DEPTH = 8
 
@@ -880,109 +871,6 @@ _QUICK_MAX_DEPTH = 8
 class _Unsure(Exception):
     """The quick split met something it does not reproduce exactly."""
 
-
-def _is_boundary_line(text: str, start: int, end: int, separator: str) -> bool | None:
-    """feedparser's boundary test for the line text[start:end] that starts with `separator`: None when it
-    is not a boundary line, else whether it closes the multipart."""
-    rest = text[start + len(separator): end]
-    if rest.endswith("\n"):
-        rest = rest[:-2] if rest.endswith("\r\n") else rest[:-1]
-    if rest.startswith("--") and not rest[2:].strip(" \t"):
-        return True
-    return False if not rest.strip(" \t") else None
-
-
-def _quick_headers(text: str, start: int, end: int) -> tuple[list[tuple[str, str]], int]:
-    """The fields the body choice needs, as compat32 stores them, from text[start:end]; and where the body starts."""
-    run = _HEADER_RUN.match(text, start, end)
-    block_end = run.end() if run else start
-    if block_end > start and text[start] in " \t":
-        raise _Unsure("continuation line first")
-    if _ODD_HEADER.search(text, start, block_end):
-        raise _Unsure("envelope or nameless header line")
-    # The blank line after the fields is dropped; any other line there is the first line of the body.
-    if text.startswith("\n", block_end):
-        body_start = block_end + 1
-    elif text.startswith("\r\n", block_end):
-        body_start = block_end + 2
-    else:
-        body_start = block_end
-    headers: list[tuple[str, str]] = []
-    for found in _WANTED_HEADER.finditer(text, start, block_end):
-        lines = []
-        position = found.start()
-        while True:
-            newline = text.find("\n", position, block_end)
-            line_end = block_end if newline == -1 else newline + 1
-            lines.append(text[position:line_end])
-            position = line_end
-            if position >= block_end or text[position] not in " \t":
-                break
-        headers.append(compat32.header_source_parse(lines))
-    return headers, min(body_start, end)
-
-
-def _quick_tree(text: str, start: int, end: int, depth: int, boundaries: tuple[str, ...], count: list[int]) -> Message:
-    """The Message tree feedparser would build for text[start:end] (message/* parts are left empty)."""
-    count[0] += 1
-    if count[0] > _QUICK_MAX_PARTS or depth > _QUICK_MAX_DEPTH:
-        raise _Unsure("too many parts")
-    headers, body_start = _quick_headers(text, start, end)
-    message = Message()
-    for name, value in headers:
-        message.set_raw(name, value)
-    maintype = message.get_content_maintype()
-    if maintype == "message":
-        if depth == 0:
-            raise _Unsure("a message/* message")
-        message.set_payload([])  # never descended into: a forwarded original is not the sender's words
-        return message
-    if maintype != "multipart":
-        message.set_payload(text[body_start:end])
-        return message
-    boundary = message.get_boundary()
-    if boundary is None or boundary in boundaries or message.get_content_type() == "multipart/digest":
-        raise _Unsure("multipart without a usable boundary")
-    separator = "--" + boundary
-    lines: list[tuple[int, int, bool]] = []  # (line start, line end, closing boundary)
-    position = text.find(separator, body_start, end)
-    while position != -1:
-        if position == body_start or text[position - 1] == "\n":
-            newline = text.find("\n", position, end)
-            line_end = end if newline == -1 else newline + 1
-            closing = _is_boundary_line(text, position, line_end, separator)
-            if closing is not None:
-                lines.append((position, line_end, closing))
-        position = text.find(separator, position + len(separator), end)
-    if not lines:
-        raise _Unsure("start boundary not found")
-    parts: list[Message] = []
-    index = 0
-    while index < len(lines) and not lines[index][2]:
-        # A separating boundary, and any boundary lines right after it, open the next part.
-        part_start = lines[index][1]
-        index += 1
-        while index < len(lines) and lines[index][0] == part_start:
-            part_start = lines[index][1]
-            index += 1
-        part_end = lines[index][0] if index < len(lines) else end
-        part = _quick_tree(text, part_start, part_end, depth + 1, boundaries + (boundary,), count)
-        payload = part._payload
-        if isinstance(payload, str) and payload.endswith(("\n", "\r")):
-            # The line end before a boundary belongs to the boundary.
-            part.set_payload(payload[:-2] if payload.endswith("\r\n") else payload[:-1])
-        parts.append(part)
-    message.set_payload(parts)
-    return message
-
-
-# ------------------------------------------------------------------------------------ text regions
-#
-# The prefilter's first stage scans bytes for apology words. Scanning the whole raw message reads
-# headers and attachments (most of the bytes in real mail) that never become text. text_regions
-# follows the same feedparser rules as the quick split above, on bytes and without Message objects,
-# and returns where every text/plain and text/html leaf part's body lies: a superset of the part
-# parse_message chooses. Whatever it is not sure about returns None, and the caller scans it all.
 
 _HEADER_RUN_BYTES = re.compile(rb"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*(?:\n|\Z))*")
 _EMPTY_LINE = re.compile(rb"\n\r?\n")
@@ -1263,20 +1151,11 @@ def chosen_region(layout: TextLayout) -> TextRegion | None:
 
 
 def quick_body(raw: bytes) -> QuickBody | None:
-    """The body part parse_message would check, from a quick MIME split; None when only a full parse will do."""
-    raw = _strip_mbox_line(bytes(raw))
-    if len(raw) > MAX_PARSE_BYTES or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
-        return None  # feedparser also ends lines at a bare CR; not reproduced here
-    text = raw.decode("ascii", "surrogateescape")
+    """The body part parse_message would check, from the quick MIME split; None when only a full parse will do."""
+    layout = text_regions(raw)
+    if layout is None:
+        return None
     try:
-        message = _quick_tree(text, 0, len(text), 0, (), [0])
-    except (_Unsure, RecursionError):
+        return quick_body_from_layout(layout)
+    except Exception:  # a field the stdlib helpers choke on: the full parse decides what to make of it
         return None
-    except Exception:  # a header the stdlib helpers choke on: the full parse decides what to make of it
-        return None
-    raw_headers: dict[str, list[str]] = {}
-    for name, value in message.raw_items():
-        raw_headers.setdefault(str(name).strip().lower(), []).append(str(value))
-    part, is_html = _body_part(message)
-    body = _part_text(part) if part is not None else ""
-    return QuickBody(body, is_html, raw_headers)
