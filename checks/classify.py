@@ -1,6 +1,8 @@
 """Classification: is this an oops/apology, who is the audience, is it a first notice or a follow-up."""
 from __future__ import annotations
 
+import dataclasses
+
 import binascii
 import fnmatch
 import itertools
@@ -832,7 +834,9 @@ _SOCIAL_AFTER = regex.compile(
     r"|\s+if\s+I'?m\s+(?:missing|asking)\b"
     r"|[\s,!.\u2014\u2013-]*(?:(?:I|we)\s+)?(?:can't|cannot|can\s+not|won't|will\s+not|couldn't|could\s+not|am\s+not\s+able\s+to|"
     r"won't\s+be\s+able\s+to|will\s+not\s+be\s+able\s+to|wasn't\s+able\s+to)\s+(?:make\s+it|attend|come|join|be\s+there|"
-    r"make\s+the|participate|be\s+at|reproduce|replicate|help|answer|say|tell|comment|find|see|access|open)\b"
+    r"make\s+the|participate|be\s+at|reproduce|replicate|help|answer|say|tell|comment|find|see|access|open|"
+    r"be\s+(?:of\s+)?(?:more|much|any(?:\s+more)?)\s+help(?:ful)?|make\s+(?:(?:it\s+)?(?:on\s+)?(?:this|next|that)\s+)?"
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|then|that\s+(?:time|date|day)))\b"
     r"|[\s,!.\u2014\u2013-]*(?:(?:a|one|another|one\s+more|just\s+a|quick|a\s+quick|silly|dumb|stupid|basic|newbie|noob|"
     r"naive)\s+){1,2}(?:\w+\s+)?question"
     r"|\s*,?\s*I'?m\s+(?:out\s+of\s+(?:the\s+)?office|away|on\s+(?:leave|holiday|vacation)|travell?ing|"
@@ -1316,14 +1320,16 @@ _SPEAKER_BEFORE = regex.compile(
     r"okay|yes|um|hmm|doh|once\s+again|many|sincere|sincerest|deepest|humble|humblest|profuse|my|our|please\s+accept\s+"
     r"(?:my|our)|heartfelt|(?:my|our)\s+(?:sincere|sincerest|deepest|humble|humblest|profuse|heartfelt|honest|full|"
     r"unreserved)|apologies)[,!.]?\s+){0,3}"
-    r"|\b(?:my|our|sincere|sincerest|deepest|humble|humblest|profuse|many|heartfelt|unreserved|genuine|honest|an)\s+"
-    r"(?:of\s+)?"
+    r"|\b(?:my|our|sincere|sincerest|deepest|humble|humblest|profuse|many|heartfelt|unreserved|genuine|honest)\s+"
+    r"(?:of\s+)?|(?:^|[.!?:;]\s*|\n\s*)an\s+"
     r"|\bplease\s+accept\s+(?:(?:my|our|this|these)\s+)?(?:[\w-]+\s+){0,2}"
     r"|\bowe\s+(?:you|everyone|all\s+of\s+you|them|the\s+team)\s+(?:an?\s+)?(?:[\w-]+\s+)?)\Z",
     _I,
 )
 _APOLOGY_AFTER = regex.compile(
     r"^\s*(?:for|about|that|if|to\s+(?:all|everyone|you|those|anyone)|again|all)\b|^\s*[,;]?\s*but\b|"
+    r"^\s*[,;:\u2014\u2013-]+\s*(?:I|we)(?:'ve|\s+have)?\s+(?:just\s+|accidentally\s+|mistakenly\s+)?(?:[a-z]+ed|gave|sent|put|set|"
+    r"made|took|let|left|told|broke|forgot|lost|wrote|got)\b|"
     r"^\s*(?:[.!]|$)",  # closing a sentence: "We broke the build, sorry."
     _I,
 )
@@ -1407,6 +1413,20 @@ _HOUSEKEEPING = regex.compile(
     _I,
 )
 
+# Words that say something went wrong, which a bare "Sorry!" beside them owns: "I merged it into main instead of
+# the branch, sorry", "that was the wrong version. Sorry about that."
+_TROUBLE = regex.compile(
+    r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|instead\s+of|by\s+mistake|mistaken(?:ly)?|my\s+mistake|in\s+error|"
+    r"accidental(?:ly)?|by\s+accident|forgot|broke|broken|mistakes?|off\s+by|(?:I|we)(?:'ve|\s+have)?\s+(?:just\s+)?"
+    r"(?:realised|realized|noticed|discovered|spotted)\s+(?:that\s+)?(?:I|we|my|our|the|it)|without\s+(?:first\s+)?(?:checking|asking|telling|testing|"
+    r"warning|notice|confirming|reviewing)|(?:I|we)\s+(?:missed|overlooked|misread|misspoke|misunderstood|"
+    r"mixed\s+up|deleted|removed|overwrote|lost)|should(?:\s+not|n't)?\s+have|meant\s+to|was\s+meant\s+for|"
+    r"(?:please\s+)?(?:ignore|disregard)\s+(?:my|the|that|this)|left\s+(?:out|off)|twice|duplicate[sd]?|"
+    r"(?:didn't|did\s+not|wasn't|was\s+not|weren't|were\s+not)\s+(?:\w+\s+){0,2}?(?:included|attached|sent|updated|"
+    r"recorded|saved|mentioned|added|renewed|tested|checked))\b",
+    _I,
+)
+
 _WINDOW_BEFORE = 220  # the longest family pattern reaches about this far before its anchor
 _WINDOW_AFTER = 260
 _MAX_ANCHORS = 400  # anchors looked at per text; past this, the verdict is marked truncated
@@ -1415,6 +1435,7 @@ _SHORT_SENTENCE = 60  # characters; a shorter admission is read together with wh
 _SHORT_LOOKBACK = 200  # characters before a short admission (within its paragraph) read with it
 _MARKER_REACH_BEFORE = 150  # characters around a bare "Sorry!" or "Oops" in which impact words support it
 _MARKER_REACH_AFTER = 250
+_APOLOGY_REACH_BEFORE = 400  # characters of its paragraph a bare apology may refer back to
 
 
 @dataclass(frozen=True)
@@ -1462,6 +1483,8 @@ def _is_social(text: str, start: int, end: int, word: str) -> bool:
 def _inside_quotation(text: str, start: int) -> bool:
     """Whether a position sits inside quotation marks opened earlier on the same line (reported speech)."""
     line_start = text.rfind("\n", 0, start) + 1
+    if start > line_start and text[start - 1] == "'" and (start - 1 == line_start or not text[start - 2].isalnum()):
+        return True  # 'Oops! Something went wrong.' quoted with a straight single quote (not an apostrophe)
     before = text[max(line_start, start - 300): start]
     opened = sum(before.count(mark) for mark in _QUOTE_OPEN if mark != '"')
     closed = sum(before.count(mark) for mark in _QUOTE_CLOSE if mark != '"')
@@ -1642,9 +1665,25 @@ def _find_hits(text: str, hits_by_anchor: list[tuple[int, int]], deadline: float
     return hits, False
 
 
+def _owned_trouble(text: str, start: int, end: int, marker: _Hit) -> bool:
+    """Words between start and end saying something went wrong, in a sentence that is not housekeeping.
+
+    "I gave you write access instead of read-only. Sorry!" is owning a slip; "Sorry, I attached the wrong
+    graph" on a discussion list is tidying up one's own post (see _HOUSEKEEPING).
+    """
+    for match in _TROUBLE.finditer(text, start, end, timeout=MATCH_TIMEOUT):
+        if match.start() < marker.end and marker.start < match.end():
+            continue  # "My mistake," is the marker itself, not what it is about
+        sentence_start, sentence_end = _sentence_bounds(text, match.start(), match.end())
+        if not _search(_HOUSEKEEPING, text, sentence_start, sentence_end):
+            return True
+    return False
+
+
 def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
     """Which hits count: statements unless they are housekeeping, markers only with impact near them."""
     counted: list[_Hit] = []
+    demoted: list[_Hit] = []
     for hit in hits:
         if hit.marker:
             continue
@@ -1655,12 +1694,17 @@ def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
             # "My mistake." or "I won't repeat my error!" is about what was just said.
             paragraph = text.rfind("\n\n", max(0, sentence_start - _SHORT_LOOKBACK), sentence_start)
             sentence_start = paragraph + 2 if paragraph != -1 else max(0, sentence_start - _SHORT_LOOKBACK)
+        # An apology that says what it is for ("sorry for the wrong link") owns that slip, however small;
+        # a mistake statement about the form of one's own post is housekeeping unless someone was affected.
         if _search(_HOUSEKEEPING, text, sentence_start, sentence_end):
             context_start, context_end = _context_bounds(text, hit.start, hit.end)
             if not _search(_IMPACT, text, context_start, context_end):
+                if hit.apology:
+                    # "I'm sorry for the confusion" is weighed like a bare "Sorry!": by what was said around it.
+                    demoted.append(dataclasses.replace(hit, marker=True))
                 continue
         counted.append(hit)
-    for hit in hits:
+    for hit in [*hits, *demoted]:
         if not hit.marker:
             continue
         # What a bare "Sorry!" or "Oops," is about is said right before or right after it.
@@ -1669,8 +1713,13 @@ def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
         context_end = min(context_end, hit.end + _MARKER_REACH_AFTER)
         if time.monotonic() > deadline:
             return LanguageVerdict(bool(counted), any(h.apology for h in counted), truncated=True)
+        if not hit.hedged and hit.apology:
+            # A bare apology closes what its paragraph told: "I attached the October draft. [...] Sorry about that."
+            paragraph = text.rfind("\n\n", max(0, hit.start - _APOLOGY_REACH_BEFORE), hit.start)
+            context_start = min(context_start, paragraph + 2 if paragraph != -1 else max(0, hit.start - _APOLOGY_REACH_BEFORE))
         near = any(context_start <= other.start < context_end for other in counted)
-        if near or (not hit.hedged and _search(_IMPACT, text, context_start, context_end)):
+        if near or (not hit.hedged and (_search(_IMPACT, text, context_start, context_end)
+                                        or _owned_trouble(text, context_start, context_end, hit))):
             counted.append(hit)
     return LanguageVerdict(bool(counted), any(hit.apology for hit in counted))
 

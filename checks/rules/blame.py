@@ -393,6 +393,20 @@ def _at_sentence_start(text: str, offset: int) -> bool:
     return position < 0 or text[position] in "\n.!?:;-*•"
 
 
+_NAME_LINE_REST = regex.compile(r"[\s.,;:!?…*_~()\[\]\"'’—–-]*(?:[A-Z][\w'’.-]*[\s.,;:!?…*_~()\"'’—–-]*){0,2}")
+
+
+def _alone_on_line(text: str, start: int, end: int) -> bool:
+    """A name standing alone on its line ("Paul...", "— Dana Whitfield") signs or labels the mail; it blames no one."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    if line_end - line_start > 60:
+        return False
+    before, after = text[line_start:start], text[end:line_end]
+    return bool(_NAME_LINE_REST.fullmatch(before)) and bool(_NAME_LINE_REST.fullmatch(after))
+
+
 def _in_address(text: str, start: int, end: int) -> bool:
     """Part of an e-mail address, URL or file name rather than prose."""
     before = text[start - 1] if start > 0 else " "
@@ -548,7 +562,7 @@ class BlameNames:
         def keep(start: int, end: int, own: bool, why: str) -> None:
             if (greetings and index.line_of(start) in greetings) or scan.in_footer(start):
                 return
-            if _in_address(text, start, end) or any(s <= start < e or start <= s < end for _, _, s, e, _, _ in found):
+            if _alone_on_line(text, start, end) or _in_address(text, start, end) or any(s <= start < e or start <= s < end for _, _, s, e, _, _ in found):
                 return
             low, high = _blame_extent(text, start, end)
             found.append((low, high, start, end, why, own))
