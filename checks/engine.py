@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Iterable
 
 from checks.classify import ClassifierSettings, FunnelResult, classify
+from checks.dates import zone
 from checks.message import parse_message, quick_body
 from checks.model import (
     AppliesTo,
@@ -72,6 +73,20 @@ class Report:
         return tuple(f for f in self.findings if f.severity is Severity.BLOCK)
 
 
+def quoted_first_notice(parsed: ParsedMessage, tz: str) -> datetime | None:
+    """When the oldest mail quoted in a follow-up was sent: the thread's first notice, as far as the text tells.
+
+    The proxy knows the thread from its own records; `oopsguard check` and threads that began elsewhere only
+    have the quote. A quote that names no zone was written in the team's local time; one dated after the
+    follow-up itself is a misreading and is ignored.
+    """
+    for moment in parsed.quoted_dates:
+        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone(tz))
+        if parsed.date is None or aware <= parsed.date:
+            return aware
+    return None
+
+
 def check_message(
     raw: bytes,
     checks: Iterable[Check],
@@ -90,5 +105,7 @@ def check_message(
     parsed = parse_message(raw, body)  # body None (odd MIME): the full parse finds the text
     language = prefiltered.language if prefiltered is not None else None
     classification = classify(parsed, settings, team.name, envelope_recipients, language)
+    if thread_first_notice is None and classification.follow_up:
+        thread_first_notice = quoted_first_notice(parsed, team.timezone or "UTC")
     message = CheckMessage(parsed, classification, team, thread_first_notice)
     return Report(parsed, classification, tuple(run_checks(message, checks)))

@@ -7,7 +7,7 @@ import dataclasses
 import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.header import decode_header
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
@@ -728,6 +728,92 @@ def extract_new_text(body: str, sender_words: frozenset[str] = frozenset()) -> t
     return text, signature_text, _greeting_lines(lines)
 
 
+# ---------------------------------------------------------------------------------- quoted mail dates
+
+_MONTHS = {name: number for number, names in enumerate(
+    (("jan", "january", "januar", "janvier"), ("feb", "february", "februar", "fevrier", "février"),
+     ("mar", "march", "märz", "maerz", "mars"), ("apr", "april", "avril"), ("may", "mai"),
+     ("jun", "june", "juni", "juin"), ("jul", "july", "juli", "juillet"), ("aug", "august", "aout", "août"),
+     ("sep", "sept", "september", "septembre"), ("oct", "october", "oktober", "octobre"),
+     ("nov", "november", "novembre"), ("dec", "december", "dezember", "décembre")), start=1) for name in names}
+_MONTH_NAME = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+# Where a quoted mail says when it was sent: an attribution line, or a Sent:/Date: line of a header block.
+_QUOTED_DATE_LINE = regex.compile(
+    r"^[ \t>]*(?:(?:on|am|le|el|il|op|em)\s+(?P<attribution>[^\n]{6,160}?(?:\n[ \t>]*[^\n]{0,120}?)?)"
+    r"(?:wrote|writes|schrieb|a\s+écrit|escribió|ha\s+scritto|schreef|escreveu)(?:\s+[^\n:]{1,80})?\s*:"
+    r"|(?:sent|date|gesendet|datum|envoyé|enviado)\s*:\s*(?P<field>[^\n]{6,100}))",
+    regex.IGNORECASE | regex.MULTILINE,
+)
+_DATE_IN_LINE = regex.compile(
+    r"\b(?:(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?\s+" + _MONTH_NAME + r",?\s+(?P<year>\d{4})"
+    r"|" + _MONTH_NAME.replace("month", "month2") + r"\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year2>\d{4})"
+    r"|(?P<iso_year>\d{4})-(?P<iso_month>\d{1,2})-(?P<iso_day>\d{1,2})"
+    r"|(?P<num_a>\d{1,2})[./](?P<num_b>\d{1,2})[./](?P<num_year>\d{4}))\b",
+    regex.IGNORECASE,
+)
+_TIME_IN_LINE = regex.compile(
+    r"\b(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?::\d{2})?\s*(?P<half>[ap]\.?m\.?)?"
+    r"(?:\s*(?:(?P<offset>[+-]\d{2}:?\d{2})|\(?(?P<zone>UTC|GMT|CET|CEST|BST|EST|EDT|PST|PDT)\)?))?",
+    regex.IGNORECASE,
+)
+_ZONE_HOURS = {"UTC": 0, "GMT": 0, "CET": 1, "CEST": 2, "BST": 1, "EST": -5, "EDT": -4, "PST": -8, "PDT": -7}
+_MAX_QUOTED_DATES = 20
+
+
+def _quoted_date(words: str) -> datetime | None:
+    """The moment an attribution or Sent:/Date: value names; naive when it names no zone."""
+    found = _DATE_IN_LINE.search(words, timeout=0.05)
+    if found is None:
+        try:
+            return parsedate_to_datetime(words.strip())  # other RFC 5322 shapes
+        except (TypeError, ValueError, IndexError):
+            return None
+    if found.group("year"):
+        day, month, year = int(found.group("day")), _MONTHS[found.group("month").lower()], int(found.group("year"))
+    elif found.group("year2"):
+        day, month, year = int(found.group("day2")), _MONTHS[found.group("month2").lower()], int(found.group("year2"))
+    elif found.group("iso_year"):
+        day, month, year = int(found.group("iso_day")), int(found.group("iso_month")), int(found.group("iso_year"))
+    else:
+        first, second, year = int(found.group("num_a")), int(found.group("num_b")), int(found.group("num_year"))
+        # Day first, as most of the world writes it, unless that cannot be: 11/16/2026.
+        day, month = (second, first) if second > 12 else (first, second)
+    clock = _TIME_IN_LINE.search(words, found.end(), timeout=0.05) or _TIME_IN_LINE.search(words, 0, found.start(),
+                                                                                           timeout=0.05)
+    hour = minute = 0
+    zone: timezone | None = None
+    if clock is not None:
+        hour, minute = int(clock.group("hour")), int(clock.group("minute"))
+        half = (clock.group("half") or "").lower().replace(".", "")
+        hour = hour % 12 + 12 if half == "pm" else (0 if half == "am" and hour == 12 else hour)
+        if clock.group("offset"):
+            digits = clock.group("offset").replace(":", "")
+            sign = -1 if digits[0] == "-" else 1
+            zone = timezone(sign * timedelta(hours=int(digits[1:3]), minutes=int(digits[3:5])))
+        elif clock.group("zone"):
+            zone = timezone(timedelta(hours=_ZONE_HOURS[clock.group("zone").upper()]))
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def quoted_dates(body: str) -> tuple[datetime, ...]:
+    """When the mails quoted in a body were sent, oldest first (see ParsedMessage.quoted_dates)."""
+    found: list[datetime] = []
+    try:
+        for line in _QUOTED_DATE_LINE.finditer(body, timeout=0.05):
+            moment = _quoted_date(line.group("attribution") or line.group("field") or "")
+            if moment is not None:
+                found.append(moment)
+            if len(found) >= _MAX_QUOTED_DATES:
+                break
+    except TimeoutError:
+        pass
+    # Aware and naive moments cannot be compared: order by the wall-clock reading, which is what a day check needs.
+    return tuple(sorted(found, key=lambda moment: moment.replace(tzinfo=None)))
+
+
 # --------------------------------------------------------------------------------------------- parsing
 
 
@@ -829,9 +915,11 @@ def _parse(raw: bytes, body: QuickBody | None = None) -> ParsedMessage:
 
     if body is not None:
         text, signature, greetings = body.extracted
+        body_text = body.body_text
     else:
         part, is_html = _body_part(message)
-        text, signature, greetings = extract_new_text(_body_text(part, is_html), _sender_words(sender))
+        body_text = _body_text(part, is_html)
+        text, signature, greetings = extract_new_text(body_text, _sender_words(sender))
 
     references = tuple(_MSG_ID.findall(headers.get("references", ""))) or tuple(headers.get("references", "").split())
     return ParsedMessage(
@@ -849,6 +937,7 @@ def _parse(raw: bytes, body: QuickBody | None = None) -> ParsedMessage:
         signature=signature,
         greeting_lines=greetings,
         defects=_defect_names(message) + tuple(extra),
+        quoted_dates=quoted_dates(body_text),
     )
 
 
@@ -1074,10 +1163,14 @@ class QuickBody:
     raw_headers: dict[str, list[str]]
 
     @functools.cached_property
+    def body_text(self) -> str:
+        """The part as text (HTML turned into text), before quotes and signature are cut."""
+        return html_to_text(self.part_text[:MAX_HTML_CHARS]) if self.is_html else self.part_text
+
+    @functools.cached_property
     def extracted(self) -> tuple[str, str, frozenset[int]]:
         """Exactly extract_new_text's answer in parse_message for the same raw bytes: text, signature, greetings."""
-        body = html_to_text(self.part_text[:MAX_HTML_CHARS]) if self.is_html else self.part_text
-        return extract_new_text(body, _sender_words(_sender(self.raw_headers)))
+        return extract_new_text(self.body_text, _sender_words(_sender(self.raw_headers)))
 
     def new_text(self) -> str:
         """Exactly parse_message(raw).text for the same raw bytes."""

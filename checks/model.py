@@ -87,6 +87,9 @@ class ParsedMessage:
     signature: str = ""
     greeting_lines: frozenset[int] = frozenset()
     defects: tuple[str, ...] = ()
+    # When the earlier mail quoted below the new text was sent ("On Mon, 16 Nov 2026 at 09:05, Dana wrote:",
+    # "Sent: ..." lines), oldest first; naive when the quote names no zone (then it is the team's local time).
+    quoted_dates: tuple[datetime, ...] = ()
 
     @property
     def recipients(self) -> tuple[Address, ...]:

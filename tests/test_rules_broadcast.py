@@ -297,6 +297,14 @@ SAME_DAY_FLAGGED = [
     case("We will fix this by adding a lock around the import."),
     case("We will share the recommended fix later today.".replace("later today", "at 16:00 today")),
     case("Plan B is ready.", extra={"same-day-solution": ("plan b",)}),
+    # Fixes announced as already shipped or live, in several wordings.
+    case("We've put a fix in place and the figures have been recalculated."),
+    case("We found the cause and have deployed a fix, so bookings are back."),
+    case("The fix for the stuck exports is in; everything ran at 21:00."),
+    case("PS: the corrected price list is already live in the CRM."),
+    case("tl;dr the upload limit broke receipts over the weekend. already fixed, just re-upload."),
+    case("Quick one: solved. The export filter now skips leavers."),
+    case("Here's what we're going to do about it: extend the deadline for everyone."),
     # A follow-up with the solution on the first notice's day (Berlin time).
     case(
         "Here is our recommendation: add a review step.",
@@ -328,6 +336,8 @@ SAME_DAY_PASSES = [
     case("We changed the firewall rule on Friday, which blocked the payment callbacks."),
     case("We will present options for preventing a repeat on Wednesday."),
     case("We will share a recommended fix by Thursday."),
+    case("We're still working out the cause; once we have a fix worth proposing we'll say so on Thursday."),
+    case("The figures you saw were wrong, and the report is now being checked line by line."),
     case("Our recommendation will follow on Wednesday."),
     case("We are still investigating the cause."),
     case("The fix will be ready by Wednesday."),

@@ -155,6 +155,33 @@ _SOLUTIONS = AnchoredSet((
         r"re-?issued|re-?run|put\s+in\s+place)(?!\w)"
     ), "will|is|are|has|have & added|introduced|implemented|put|enforced|rolled|restored|reverted|automated|"
        "recovered|resent|re|reissued|rerun", before=30, after=60, start=True),
+    # A fix already shipped: "we've put a fix in place", "we have already deployed a hotfix".
+    anchored(_solution(
+        r"(?:(?:we|i)(?:['’]ve|\s+have)?|have|has)\s+(?:already\s+|now\s+|just\s+|since\s+)?(?:deployed|shipped|"
+        r"released|rolled\s+out|applied|pushed|put|merged|installed|made|found)\s+(?:a|the|an|our)\s+(?:[\w-]+\s+)?"
+        r"(?:fix|hotfix|patch|workaround|solution|correction|remedy)(?!\w)"
+    ), "we|i|have|has & deployed|shipped|released|rolled|applied|pushed|put|merged|installed|made|found", before=30,
+        after=80, start=True),
+    # The fix or the corrected thing is live: "the fix for the skipped backups is in", "the corrected price list
+    # is already live".
+    anchored(_solution(
+        r"(?:the|a|our)\s+(?:[\w-]+\s+)?(?:fix|hotfix|patch|correction|corrected\s+[\w-]+(?:\s+[\w-]+)?)"
+        r"(?:\s+(?:for|to)\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+){0,2})?\s+(?:is|are|has\s+been|have\s+been|was|went)\s+"
+        r"(?:now\s+|already\s+|also\s+)?(?:in|live|out|deployed|in\s+place|applied|released|rolled\s+out|merged|"
+        r"available|done)(?!\w)"
+    ), "the|a|our & fix|hotfix|patch|correction|corrected", before=30, after=90, start=True),
+    # Done, said plainly: "already fixed", "it is now resolved", "solved." opening a casual note.
+    anchored(_solution(
+        r"(?:already|now)\s+(?:been\s+)?(?:fixed|resolved|solved|patched|corrected)(?!\w)"
+        r"|(?:is|are|was|were)\s+(?:already\s+|now\s+)?(?:fixed|resolved|solved|patched)(?!\w)"
+    ), "already|now|is|are|was|were & fixed|resolved|solved|patched|corrected", before=25, after=40, start=True),
+    anchored(_solution(r"solved\s*[.!]"), "solved", after=12, start=True),
+    # The remedy presented: "the remedy we propose is", "here's what we're going to do about it".
+    anchored(_solution(
+        r"(?:remedy|solution|fix)\s+(?:that\s+)?(?:we|i)\s+(?:propose|recommend|suggest|chose|picked)(?!\w)"
+        r"|here(?:['’]s|\s+is)\s+what\s+(?:we|i)(?:['’]re|\s+are|['’]ll|\s+will|['’]m|\s+am)?\s+(?:going\s+to\s+)?"
+        r"(?:do|doing|change|changing)(?!\w)"
+    ), "remedy|solution|fix|here & propose|recommend|suggest|chose|picked|what", before=20, after=60, start=True),
 ))
 _UPDATE_NOUNS = (
     "update|updates|updated|recommend|recommends|recommended|recommending|recommendation|recommendations|fix|fixes|"
