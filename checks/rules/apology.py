@@ -970,8 +970,9 @@ _EXCUSE = Branches(
         "crazy|hectic|busy|mad|insane|chaotic|manic|rough|long|nightmare|brutal & week|day|month|morning|days|"
         "weeks|quarter|time|stretch",
         r"\b(?:it's|it has|it had|it was|this|the|last|it's been|this has|this has been|this was) (?:been )?"
-        r"(?:(?:a|such a|one) )?(?:crazy|hectic|busy|mad|insane|chaotic|manic|rough|long|nightmare|brutal) "
-        r"(?:week|day|month|morning|few days|few weeks|quarter|time|stretch)\b", before=60, after=40,
+        r"(?:(?:a|an|such a|such an|one) )?(?:crazy|hectic|busy|mad|insane|chaotic|manic|rough|long|nightmare|brutal) "
+        r"(?:week|day|month|morning|few days|few weeks|quarter|time|stretch)\b"
+        r"(?! (?:for|on) (?:you|your|them|him|her|everyone|all of you))", before=60, after=40,
     ),
     branch(
         "workload",
@@ -1097,7 +1098,9 @@ _EXPLANATION = Branches(
         r"\b(?:it|this|that|all this|all of this)(?: only| all)? (?:happened|occurred|was|came about) "
         r"(?:(?:simply|just|mainly|partly|mostly|purely) )?because\b|"
         r"\bthe (?:main |only |simple |real )?(?:reason|cause)(?: for (?:this|that|it|the [\w-]+(?: [\w-]+)?))? "
-        r"(?:was|is|being)\b(?! (?:my|our|a mistake|an error|an oversight) )|"
+        r"(?:was|is|being)\b(?! (?:my|our|a mistake|an error|an oversight) )"
+        # "The cause was a bug in our import job": a cause we own is the explanation the reader is owed.
+        r"(?!(?: [\w-]+){0,6} (?:in|on|of|by|from) (?:my|our|me|us)\b)|"
         r"\bwhat (?:happened|went wrong) (?:was|is)\b|"
         r"\bthe (?:problem|issue|trouble|thing) (?:was|is) that (?:the|our|their|they|we|there)\b",
         before=60, after=40,
@@ -1119,8 +1122,8 @@ _EXPLANATION = Branches(
         r"\b(?:short[- ]?staffed|under-?staffed|short[- ]handed|short of (?:staff|people|hands)|"
         r"(?:a |the )?staff(?:ing)? shortages?|(?:two|three|several|a few|some) (?:people|staff|colleagues) short|"
         r"covering (?:for )?(?:two|three|several|multiple|extra|double|a double|back-to-back) (?:shifts|roles|jobs|"
-        r"desks|teams)|covering for (?:a |an |my |our )?(?:sick |absent )?(?:colleague|coworker|co-worker|someone|"
-        r"somebody|manager|boss|team ?mate))\b",
+        r"desks|teams)|covering for (?:a |an |my |our |two |three |several |a few |some )?(?:sick |absent )?(?:colleagues?|"
+        r"coworkers?|co-workers?|someone|somebody|manager|boss|team ?mates?|people))\b",
         before=60, after=70,
     ),
     branch(
@@ -1145,6 +1148,61 @@ _EXPLANATION = Branches(
         r"constantly|still|massively|running) ){0,2}"
         rf"{_TROUBLE_STATE}\b",
         before=50, after=110,
+    ),
+    # Rationalising: "in my defence", "to be fair", "these things happen", "a lot of employers got caught out".
+    branch(
+        "rationalising",
+        "defence|defense|fair|fairness|happen|happens|perfect|temperamental|flaky|caught|same|bound",
+        r"\bin (?:my|our) defen[cs]e\b|\bto be fair\b(?! to (?!me\b|us\b|myself\b))|\bin (?:all )?fairness\b|"
+        r"\b(?:these|such|those) things (?:(?:do|can|will) )?happen\b|\b(?:was|were|is) bound to happen\b|\b(?:mistakes|errors|accidents) (?:(?:do|can|will) )?happen\b|"
+        r"\b(?:it|this) (?:happens|can happen) (?:to (?:everyone|anyone|the best)|from time to time|now and (?:then|again)|"
+        r"sometimes|occasionally)\b|\b(?:nobody|no one|no-one)(?:'s| is) perfect\b|"
+        r"\bknown (?:to be|for being) (?:\w+ )?(?:temperamental|flaky|unreliable|buggy|fragile)\b|"
+        r"\b(?:a lot of|lots of|many|most|plenty of|other|several) (?:other )?(?:people|employers|companies|firms|customers|"
+        r"teams|shops|businesses|organi[sz]ations|colleagues|others) (?:\w+ )?(?:got caught|were caught|made the same|"
+        r"had the same|fell into the same|did the same)\b",
+        before=70, after=60,
+    ),
+    # A change of systems or structure carrying the blame: "since we migrated to the new system", "teething problems".
+    branch(
+        "new-system",
+        "migrated|moved|switched|changed|upgraded|transitioned|teething|growing|middle|getting|learning|settling|bedding",
+        r"\b(?:since|after|when|because|as) (?:we|they|the team|our team|the company|it|everyone) (?:\w+ )?(?:migrated|moved|"
+        r"switched|changed|upgraded|transitioned) (?:over )?to (?:a|the|our|their) (?:\w+ )?new\b|"
+        r"\b(?:teething|growing) (?:problems|issues|pains|troubles)\b|"
+        r"\bin the middle of (?:a|an|the|our) (?:\w+ )?(?:reorg|reorgani[sz]ation|move|migration|transition|"
+        r"restructur\w+|changeover)\b|"
+        r"\bstill (?:getting used to|learning|settling into|bedding in) (?:the|our|a|this) new\b",
+        before=70, after=50,
+    ),
+    # The day or the workload carrying the blame: "I'd had a very long day", "I didn't get a chance to check".
+    branch(
+        "workload",
+        "day|week|shift|night|best|chance|trying|sick|ill|chaotic|hectic|crazy|mad|busy|mental|manic",
+        r"\b(?:I'd|I had|we'd|we had|I've had|we've had) (?:had )?(?:a |such a )?(?:very |really |extremely |incredibly )?"
+        r"(?:long|hard|difficult|rough|busy|hectic|crazy|stressful) (?:day|week|shift|night|morning)\b|"
+        r"\b(?:wasn't|was not|weren't|were not) at (?:my|our) best\b|"
+        r"\b(?:didn't|did not|never|couldn't|could not) (?:get|have|find) (?:a|the|any) (?:chance|moment|minute) to\b|"
+        r"\btrying to get (?:everything|it all|things|it|them|this) (?:out|done|finished|sent) before\b|"
+        r"\b(?:two|three|several|a few|half the team|half of the team|some|most) (?:people|colleagues|of us|staff|"
+        r"members of (?:staff|the team)|team ?mates) (?:\w+ )?(?:were |are |being )?(?:out|off|home) (?:sick|ill)\b|"
+        r"\bthings (?:were|have been|had been|got) (?:a bit |a little |very |quite |pretty |really |so )?"
+        r"(?:chaotic|hectic|crazy|mad|busy|manic)\b|"
+        r"\b(?:it's|it has|it had|it was|it) been (?:a |an )?(?:mental|manic|insane|mad|crazy|hectic|nuts)\b",
+        before=80, after=60,
+    ),
+    # Someone or something else holding it up: "the approval got stuck in someone's inbox while they were away".
+    branch(
+        "someone-else",
+        "stuck|while|provider|partner|vendor|supplier|docs|documentation|instructions|guidance|manual|wiki|requirements|spec",
+        r"\bgot stuck in (?:someone's|somebody's|a colleague's|his|her|their|the|an?) (?:\w+ )?(?:inbox|queue|approval)\b|"
+        r"\bwhile (?:they|he|she|(?:my|our|the) (?:colleague|manager|boss|approver)) (?:was|were) (?:away|off|out|on leave|"
+        r"on holiday|on vacation)\b|"
+        r"\b(?:the|our|my) (?:e-?mail|mail|payment|hosting|cloud|courier|delivery|shipping|phone|internet|it) "
+        r"(?:provider|partner|company|vendor|supplier|service) (?:had|has|was|were|sent|lost|changed)\b|"
+        r"\bthe (?:docs|documentation|instructions|guidance|manual|wiki|requirements|spec)(?: [\w-]+){0,5}? "
+        r"(?:said|says|was|were|changed|kept changing)\b",
+        before=80, after=60,
     ),
     # "unfortunately our warehouse ...", "unfortunately, there was ..." (not "unfortunately I ...", which owns it)
     branch(
