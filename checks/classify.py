@@ -1418,7 +1418,7 @@ _HOUSEKEEPING = regex.compile(
 _TROUBLE = regex.compile(
     r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|instead\s+of|by\s+mistake|mistaken(?:ly)?|my\s+mistake|in\s+error|"
     r"accidental(?:ly)?|by\s+accident|forgot|broke|broken|mistakes?|(?:is|was|are|were|came|arrived|went\s+out)\s+"
-    r"(?:\w+\s+)?(?:late|incomplete|missing|corrupted|lost|delayed)|duplicate\s+(?:e-?mails?|messages?|charges?|"
+    r"(?:\w+\s+)?(?:late|incomplete|missing|corrupted|lost|delayed|off)|took\s+(?:so|too|far\s+too)\s+long|fell\s+through|duplicate\s+(?:e-?mails?|messages?|charges?|"
     r"invoices?|orders?|payments?|notices?)|off\s+by|(?:I|we)(?:'ve|\s+have)?\s+(?:just\s+)?"
     r"(?:realised|realized|noticed|discovered|spotted)\s+(?:that\s+)?(?:I|we|my|our|the|it)|without\s+(?:first\s+)?(?:checking|asking|telling|testing|"
     r"warning|notice|confirming|reviewing)|(?:I|we)\s+(?:missed|overlooked|misread|misspoke|misunderstood|"

@@ -192,6 +192,14 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "self-focus": {
         "flag": [
+            "Sorry about the cancelled order. I have a lot riding on this account and can't lose it.",
+            "Apologies for the late delivery. Please don't escalate this, I'm already in trouble with my manager.",
+            "I'm sorry about the delay. I hope you can see how difficult this has been for me as well.",
+            "Sorry for the overcharge. Spare a thought for me: I have to explain this to my boss tomorrow.",
+            "I apologise for the billing error. It's been a really stressful week for me.",
+            "I'm sorry about the wrong quote. I hope it doesn't change what you think of me.",
+            "My apologies for the broken export. It's not easy being the only one here who knows this system.",
+            "Sorry about the lost booking. I'd put so much work into it and now it's all wasted.",
             "I have so much going on at home right now.",
             "Honestly I'm doing the best I can with the time I've got.",
             "I was only trying to help when I changed your settings.",
@@ -209,6 +217,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I'm overwhelmed and exhausted.",
         ],
         "pass": [
+            "I'm sorry the order was cancelled. I know a lot was riding on it for you, so it ships first thing tomorrow.",
+            "Sorry for the delay. If it would help, I'm happy to explain the change to your manager myself.",
             "I know this left you short-staffed on Friday.",
             "I'm doing my best to fix the export tonight.",
             "I'll take the next two support shifts to make up for it.",

@@ -1440,6 +1440,41 @@ _SELF_FOCUS = Branches(
         r"(?: (?:get|be|am|'m))? (?:fired|sacked|let go|written up|in (?:so much|big|real|serious|a lot of) trouble)\b",
         before=50, after=40,
     ),
+    branch(
+        "stakes",
+        "riding|trouble|afford|boss|manager",
+        r"\bI(?:'ve got| have got| have|'ve) (?:a lot|so much|everything|a great deal) riding on\b|"
+        r"\bI(?:'m| am) (?:already |still )?in (?:enough |real |big |serious )?trouble with my (?:manager|boss|lead|supervisor)\b|"
+        r"\bI (?:can't|cannot|can not) afford (?:another|a second|one more|any more) (?:complaint|mistake|escalation|"
+        r"strike|bad review)\b|"
+        r"\b(?:explain|justify) (?:this|it|that) to my (?:boss|manager|lead|supervisor)\b",
+        before=60, after=50,
+    ),
+    # pleas to spare the sender: "please don't escalate this", "spare a thought for me", "I'm the one who has to"
+    branch(
+        "plea",
+        "escalate|report|complain|hold|thought|one|idea|think",
+        r"\b(?:please |so please |but please )?(?:don't|do not) (?:escalate|report|complain about|hold) (?:this|it|that|me)"
+        r"(?: against me)?\b|\bspare a thought for me\b|\bI(?:'m| am) the one (?:who|that)(?:'s| has| had| will| gets| got)\b|"
+        r"\byou (?:have|'ve got) no idea how (?:hard|difficult|stressful|tough|exhausting)\b|"
+        r"\b(?:change|changes|affect|affects) (?:what|how) you (?:think|feel) (?:of|about) me\b",
+        before=40, after=60,
+    ),
+    # the trouble is the sender's: "difficult this has been for me", "an awful day for me", "working here is tough"
+    branch(
+        "burden",
+        "me|tough|hard|difficult|stressful|easy|place|worst|put|awful|terrible|horrible|rough|bad|exhausting|nightmare|brutal|upsetting",
+        r"\b(?:hard|difficult|stressful|tough|awful|terrible|horrible|rough|bad|exhausting|upsetting)"
+        r"(?: (?:week|day|month|time|few days|few weeks))? (?:this|it|that|things) (?:has|have|had) been for me\b|"
+        r"\b(?:(?:a|an|such a|one) )?(?:really |very |truly )?(?:stressful|awful|terrible|horrible|rough|hard|tough|difficult|"
+        r"exhausting|bad) (?:week|day|month|time|year) for me\b|"
+        r"\bfor me (?:as well|too)\b|"
+        r"\b(?:working here|this job|this place|this role|my job) (?:has been|is|'s been) (?:really |so |incredibly |very )?"
+        r"(?:tough|hard|difficult|stressful|a nightmare|exhausting|brutal)\b|"
+        r"\bit(?:'s| is) not easy being\b|\bthe worst (?:week|day|month|year) of my life\b|"
+        r"\bI(?:'ve| have) been all over the place\b|\bI(?:'d| had) put so much (?:work|effort|time) into\b",
+        before=80, after=60,
+    ),
     branch("stakes", "line & on", r"\bmy (?:job|neck|head|career|reputation) (?:is|'s) on the line\b",
     before=45, after=5),
     branch("stakes", "know & what", r"\bI (?:don't|do not) know what I(?:'m| am|'ll| will) (?:going to |gonna )?do\b",
