@@ -270,6 +270,12 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry, I can't believe I forgot your birthday.",
         ],
         "pass": [
+            ("I'm sorry: I put your booking on the Tuesday list instead of Thursday, so you came in for nothing. "
+             "The visit has been rebooked at no charge, and I'll confirm every booking with you by email before saving it."),
+            ("We are sorry. The mistake was made in our billing team, and you were charged twice. The €40 is back on "
+             "your card with a €10 credit for the hassle, and we now check every manual charge against the order."),
+            ("I entered your start date wrong, and it must have been a stressful morning. I've taken 10% off this "
+             "month's fee and I've switched to copying dates straight from the signed form."),
             "Sorry I double-booked the room, my mistake. You had to move your client meeting at short notice. I've booked the boardroom for you on Thursday and will check the calendar before booking in future.",
             "I'm sorry I forgot to order your laptop; that was my mistake. You had to borrow one for a week. I've ordered it with express delivery, and in future I'll order kit the day the contract is signed.",
             "I'm sorry I sent the report late. I know you had to stay late to review it. Let me take two of your "

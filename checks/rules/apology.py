@@ -1661,6 +1661,20 @@ _OWNERSHIP = Branches(
         r"\b(?:my|our) (?:own )?(?:mistake|fault|error|bad|responsibility|oversight|mess|blunder|doing|slip|"
         r"screw-?up|failure|mix-?up)\b", before=20, after=15,
     ),
+    # A wrong step told as what we did: "I booked standard delivery instead of express", "I entered it wrong".
+    branch(
+        "ownership",
+        "i|we & instead|wrong",
+        r"\b(?:I|we) (?:\w+ )?(?:\w+ed|put|set|sent|gave|wrote|took|made|read|got|left|let|ran|built|chose|picked|told|"
+        r"sold|paid|kept|forgot|brought|bought|did)\b[^.!?\n]{0,80}?\b(?:instead of|wrong(?:ly)?)\b",
+        after=120, start=True),
+    branch(
+        "ownership",
+        "fault|mistake|error|blame|oversight & was|is|lies|lay|rests",
+        r"\b(?:the )?(?:fault|mistake|error|blame|oversight) (?:was|is|lies|lay|rests) (?:entirely |all |completely |squarely )?"
+        r"(?:ours|mine|with (?:us|me)|on (?:us|me)|(?:made )?(?:in|by|at) (?:our|my|us|me)\b)",
+        before=10, after=60,
+    ),
     branch("ownership", "me|us & on", r"\b(?:that's|that is|this is|it's|it is|it was|this was|that was|this one's|"
            r"that one's) (?:all )?on (?:me|us)\b", before=40, after=5),
     branch(
@@ -1692,7 +1706,22 @@ _IMPACT = Branches(
         "impact",
         "i & know|realise|realize|recognise|recognize|understand|appreciate|see|imagine|aware",
         r"\bI (?:know|realise|realize|recognise|recognize|understand|appreciate|can see|can imagine|imagine|am aware|"
-        r"'m aware|see) (?:that |how |what |now )?(?:this|that|it|my \w+|the \w+|you|much)\b", after=60, start=True),
+        r"'m aware|see) (?:that |how |what |now )?(?:this|that|it|my \w+|the \w+|you|your|much|(?:worrying|frustrating|"
+        r"stressful|annoying|upsetting|inconvenient|disruptive|disappointing|difficult|hard|embarrassing|unsettling|"
+        r"confusing|awkward|costly|serious)\b)", after=60, start=True),
+    # What it did to them, told as their experience: "your whole team sat waiting", "you were charged", "it must
+    # have been a scramble".
+    branch(
+        "impact",
+        "your|you|it|that|this",
+        r"\byour (?:\w+ ){0,2}?(?:team|staff|customers|clients|on-?call|colleagues|family|guests|students|patients|"
+        r"users|readers|department|manager|boss)\b[^.!?\n]{0,40}?\b(?:sat|waited|missed|lost|had to|were left|was left|"
+        r"could not|couldn't|were stuck|got stuck|spent|ended up)\b|"
+        r"\byou were (?:\w+ )?(?:charged|billed|overcharged|double-charged|sent|given|told|asked|moved|booked|dropped|"
+        r"removed|locked out|logged out|cut off|without)\b|"
+        r"\byou (?:came in|drove|travell?ed|turned up|showed up|came all|made the trip|rearranged|cancell?ed|paid)\b|"
+        r"\b(?:it|that|this) must have been\b",
+        after=90, start=True),
     branch(
         "impact",
         "you",
@@ -1739,7 +1768,8 @@ REMEDY_GIVEN: tuple[Branch, ...] = (
     branch(
         "remedy",
         _REMEDY_NOUNS + "|goodwill",
-        r"(?<=\b(?:a|your|the|full|partial|an|this) (?:full |partial |extra |additional )?)(?:refund|credit|voucher|"
+        r"(?<=\b(?:a|your|the|full|partial|an|this) (?:full |partial |extra |additional )?"
+        r"(?:[£$€] ?\d[\d.,]* |\d[\d.,]* ?(?:%|[£$€]|euros?|dollars?|pounds?) )?)(?:refund|credit|voucher|"
         r"discount|replacement|reimbursement|compensation|goodwill (?:payment|gesture|credit)) (?:has been|have been|was|"
         r"is|will|should|ships|arrives|goes|went|of|for|is on)\b",
         after=60,
@@ -1750,7 +1780,8 @@ REMEDY_GIVEN: tuple[Branch, ...] = (
         "issued|processed|sent|approved|arranged|applied|added|booked|dispatched|shipped|ordered|given|offered|raised|"
         f"started|initiated & {_REMEDY_NOUNS}",
         r"\b(?:issued|processed|sent|approved|arranged|applied|added|booked|dispatched|shipped|ordered|given|offered|"
-        r"raised|started|initiated) (?:you )?(?:a |the |your |an )?(?:full |partial |extra )?(?:refund|credit|voucher|"
+        r"raised|started|initiated) (?:you )?(?:a |the |your |an )?(?:full |partial |extra )?"
+        r"(?:[£$€] ?\d[\d.,]* |\d[\d.,]* ?(?:%|[£$€]|euros?|dollars?|pounds?) )?(?:refund|credit|voucher|"
         r"discount|replacement|reimbursement|compensation)\b",
         before=30, after=60,
         start=True,
@@ -1758,6 +1789,26 @@ REMEDY_GIVEN: tuple[Branch, ...] = (
 )
 _AMENDS = Branches(
     branch("amends", "let & me", r"\blet me\b(?! know\b)", after=20, start=True),
+    # Put right without a verb of ours: "has been refunded in full", "is back on your card", "at our cost".
+    branch(
+        "amends",
+        "been|back|cost|expense|charge|free|house|less",
+        r"\b(?:has|have|had) (?:now |already |also )?been (?:\w+ )?(?:refunded|credited|reimbursed|replaced|waived|"
+        r"resent|re-sent|rebooked|corrected|fixed|restored|relabell?ed|re-?run|redone|reissued|re-issued|reversed|"
+        r"cancell?ed|updated|reprinted|re-?shipped|sent out|expedited)\b|"
+        r"\b(?:is|are) (?:now )?back (?:on|in) your (?:card|account|wallet|balance)\b|"
+        r"\bat (?:no|our|my) (?:cost|expense|charge)\b|\b(?:no|free of) charge\b|\bon the house\b|"
+        r"\b(?:a|one|two|three|\d+) (?:\w+ )?(?:months?|weeks?|days?|years?) (?:of )?free\b|"
+        r"\bone less thing\b",
+        before=40, after=60),
+    branch(
+        "amends",
+        "gone|walked|sat|gave|taken|gone",
+        r"\b(?:I|we)(?:'ve| have)? (?:gone|been) through (?:\w+ ){0,4}?with (?:you|your)\b|"
+        r"\b(?:I|we)(?:'ve| have)? (?:walked|talked) (?:you|your \w+) through\b|"
+        r"\b(?:I|we)(?:'ve| have)? taken (?:\d+ ?%|[£$€]\d[\d.,]*|\d[\d.,]* ?(?:euros?|dollars?|pounds?)|a|the|some) "
+        r"(?:\w+ ){0,3}?off\b",
+        before=40, after=80),
     branch(
         "amends",
         "make|making|made",
@@ -1802,6 +1853,15 @@ _AMENDS = Branches(
         r"'d be happy to| would be happy to) \w+(?: \w+){0,5}? for you\b", after=110, start=True),
 )
 _COMMITMENT = Branches(
+    # A habit from now on: "I'll test every route before handing over", "I now check the full address".
+    branch(
+        "commitment",
+        "i|we|before & check|test|verify|confirm|review|double|read|look|log|use|scan|copy|keep|run|ask|before|again",
+        r"\b(?:I|we)(?:'ll| will| now| now always| always) (?:also |always |now )?(?:check|test|verify|confirm|review|"
+        r"double-check|read|look at|log|use|scan|copy|keep|run|ask)\b[^.!?\n]{0,100}?\b(?:before|every|each|any|all)\b|"
+        r"\b(?:I|we) now (?:always )?(?:check|log|test|verify|confirm|review|double-check|read|use|scan|copy|keep|run)\b|"
+        r"\bbefore (?:I|we) (?:\w+ ){1,4}?again\b",
+        after=140, start=True),
     branch(
         "commitment",
         "forward|now|here|future|next|today|henceforth|ahead|point",
@@ -1824,8 +1884,9 @@ _COMMITMENT = Branches(
         before=40, after=80, start=True),
     branch(
         "commitment",
-        "set|added|put|created|changed|introduced|started|blocked|learned|learnt|fixed|automated|prevent|avoid",
-        r"\b(?:I|we)(?:'ve| have) (?:now )?(?:set up|added|put in place|created|changed|introduced|started using|"
+        "set|added|put|created|changed|introduced|started|blocked|learned|learnt|fixed|automated|prevent|avoid|switched|moved",
+        r"\b(?:I|we)(?:'ve| have) (?:now |also )?(?:set up|added|put in place|created|changed|introduced|started using|"
+        r"switched to|moved to|"
         r"blocked out|learned|learnt|fixed the process|automated)\b|\blessons? learned\b|\blearn(?:ed|t) (?:my|a|"
         r"from)\b|"
         r"\bto (?:prevent|avoid) (?:this|that|it|a repeat|a repetition|the same)\b", before=25, after=30,
