@@ -1667,6 +1667,20 @@ def _find_hits(text: str, hits_by_anchor: list[tuple[int, int]], deadline: float
     return hits, False
 
 
+# The shapes of a non-apology (SPEC section 4, `non-apology`): an apology turned into a condition, the reader's
+# feelings, a hypothetical cost or a chore handed back. They only occur in answer to something that went wrong
+# for the reader, so they mark apology mail even when the slip itself reads like housekeeping.
+_NON_APOLOGY_FORM = regex.compile(
+    r"^\s*,?\s*(?:that\s+)?you(?:'re|\s+are|\s+were|'ve\s+been)?\s+(?:feel|felt|feeling|think|thought|"
+    r"(?:so\s+|very\s+)?(?:upset|disappointed|unhappy|offended|annoyed|frustrated))\b"
+    r"|^\s*,?\s*if\s+(?:I|we|my|our|this|that|the|it|anyone|you|any)\b"
+    r"|^[^.!?\n]{0,60}?\b(?:any|the)\s+(?:confusion|inconvenience|trouble|upset|frustration|distress|problems?|issues?)\s+"
+    r"(?:this|that|it|which|we|I)\s+(?:may|might)\s+have\s+caused\b"
+    r"|^\s*[,;!.]*\s*but\s+(?:you|your\s+team)(?:'ll|\s+will|'d|\s+would|\s+need|\s+have\s+to|\s+must|\s+should)\b",
+    _I,
+)
+
+
 def _owned_trouble(text: str, start: int, end: int, marker: _Hit) -> bool:
     """Words between start and end saying something went wrong, in a sentence that is not housekeeping.
 
@@ -1687,6 +1701,9 @@ def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
     counted: list[_Hit] = []
     demoted: list[_Hit] = []
     for hit in hits:
+        if hit.apology and _search(_NON_APOLOGY_FORM, text[hit.end: hit.end + 160]):
+            counted.append(hit)  # "sorry if I stepped on your toes", "sorry you feel", "sorry, but you'll need to"
+            continue
         if hit.marker:
             continue
         if time.monotonic() > deadline:
@@ -1707,7 +1724,7 @@ def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
                 continue
         counted.append(hit)
     for hit in [*hits, *demoted]:
-        if not hit.marker:
+        if not hit.marker or hit in counted:
             continue
         # What a bare "Sorry!" or "Oops," is about is said right before or right after it.
         context_start, context_end = _context_bounds(text, hit.start, hit.end)

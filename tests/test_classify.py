@@ -22,6 +22,17 @@ SETTINGS = ClassifierSettings(
 
 # Apology or mistake language in the sender's new words: each must be flagged as an oops.
 SHOULD_FLAG = [
+    # Non-apologies are apology mail done badly: the rules must get to see them.
+    "sorry if I stepped on anyone's toes with the flag change yesterday, it's back on for your service.",
+    "We are sorry you feel the migration of your workspace was handled poorly.",
+    "Apologies if the numbers I sent on Thursday were misleading; the final ones are attached.",
+    "The tracking link in our last email was someone else's parcel. Sorry for any confusion this may have caused.",
+    "The certificate has a typo in the hostname. Sorry, but you'll need to verify the domain again.",
+    # A bare apology beside a substantive slip.
+    "I gave you write access instead of read-only. Sorry! Fixed now.",
+    "Sorry the report is late.",
+    "my bad - I merged your PR into the release branch instead of main. Reverted.",
+    "I know your team already sent the deck to the board; the revenue line was off by 3%. Really sorry.",
     "We're sorry that yesterday's payroll export left out the overtime hours.",
     "I apologise for the outage on Tuesday night; the database failover did not trigger.",
     "My apologies for sending the draft contract to the whole distribution list.",
@@ -77,6 +88,11 @@ SHOULD_FLAG = [
 
 # Ordinary mail, social courtesies and quoted apologies: none of these is an oops.
 SHOULD_PASS = [
+    "Sorry, I can't make Thursday - could we move it to Friday morning?",
+    "Thanks for thinking of me, but I'm not looking right now. Sorry I can't be more helpful!",
+    "Our error page says 'Oops! Something went wrong.' and tells people nothing; here is new copy.",
+    "Next week's lunch talk covers what an apology to a customer should include.",
+    "Sorry, but I don't think that flag does what you think it does.",
     "Sorry to bother you, but could you send me the slides from Tuesday?",
     "Sorry for the late reply, I was travelling all week.",
     "Apologies for the delay in replying; the numbers look fine to me.",
