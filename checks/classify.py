@@ -225,11 +225,15 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"representative", before=_before(rb"other|previous|last|earlier|another|different|first", 1)),
     _Anchor(b"whoever", after=_after(rb"SEP(?:told|promised|gave|quoted|said)(?![a-z])")),
     # Thanks standing in for an apology ("thanks for bearing with us while we sorted out your delivery").
-    _Anchor(b"patien", before=_before(rb"thank|thanks|thx|appreciate|grateful|for|being|s", 6)),
+    _Anchor(b"patien", before=_before(rb"thank|thanks|thx|appreciate|grateful|value|for|being|s", 6)),
     _Anchor(b"waiting", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|grateful|for|s", 5)),
     _Anchor(b"bearing", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|grateful|for|s", 5)),
     _Anchor(b"understanding", right_boundary=True,
-            before=_before(rb"thank|thanks|thx|appreciate|grateful|for|s", 6)),
+            before=_before(rb"thank|thanks|thx|appreciate|grateful|value|for|s", 6)),
+    # "Thanks for hanging in there", "sticking with us", "putting up with the back-and-forth".
+    _Anchor(b"hanging", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|for", 2)),
+    _Anchor(b"sticking", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|for", 2)),
+    _Anchor(b"putting", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|for", 2)),
     # First-person admissions with no apology word: "I should have checked", "I failed to tell you".
     _Anchor(b"should", after=_after(
         rb"(?:n(?:[^a-z\s]{1,8}|&[a-z0-9#]{1,7};)t|nt|SEPnot)?SEPhave(?![a-z])|(?:[^a-z\s]{1,8}|&[a-z0-9#]{1,7};)ve(?![a-z])")),
@@ -1130,12 +1134,13 @@ _FAMILIES: tuple[_Family, ...] = (
     # Thanks for patience after a delay, a problem or a mix-up stands in for an apology for it. Thanks ahead of
     # planned work, or for patience with questions or a learner, is only courtesy.
     _family(
-        "gratitude", "patien waiting bearing understanding",
-        r"\b(?:thank\s+you|thanks|thx|(?:I|we)\s+(?:really\s+|truly\s+|do\s+)?appreciate|appreciate|grateful)"
+        "gratitude", "patien waiting bearing understanding hanging sticking putting",
+        r"\b(?:thank\s+you|thanks|thx|cheers|(?:I|we)\s+(?:really\s+|truly\s+|do\s+)?(?:appreciate|value)|appreciate|grateful)"
         r"(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+again|\s+kindly|\s+all|\s+everyone|\s+both)?(?:\s+(?:so|very)\s+much)?"
         r"(?:\s+(?:again\s+)?for)?\s+(?:(?:your|all\s+your|all\s+of\s+your|the|everyone's|you)\s+)?"
         r"(?:(?:continued|ongoing|kind|great|incredible|amazing|enormous|extra|tremendous)\s+)?"
-        r"(?:patience|waiting|understanding|bearing\s+with\s+(?:me|us)|being\s+(?:so\s+|very\s+)?(?:patient|understanding))\b",
+        r"(?:patience|waiting|understanding|bearing\s+with\s+(?:me|us)|being\s+(?:so\s+|very\s+)?(?:patient|understanding)|"
+        r"hanging\s+(?:in\s+there|on|tight)|sticking\s+with\s+(?:me|us)|putting\s+up\s+with)\b",
         prospective=True,
         context=regex.compile(
             r"\b(?:delay(?:s|ed)?|late|later\s+than|problems?|issues?|mix-?ups?|outages?|errors?|glitch(?:es)?|"
@@ -1144,7 +1149,8 @@ _FAMILIES: tuple[_Family, ...] = (
             r"(?:has|have|is|are)\s+now\s+(?:been\s+)?(?:processed|fixed|resolved|sorted|restored|back|shipped|"
             r"dispatched|working|complete|completed|ready|refunded|available|live)|investigat\w+|wrong|missing|lost|"
             r"damaged|broken|failed|failure|went\s+down|was\s+down|were\s+down|took\s+longer|so\s+long|"
-            r"backlog)\b",
+            r"backlog|incorrect|inaccurate|hiccups?|slip|duplicate[sd]?|corrected|correct|back-and-forth|missed|"
+            r"replacement)\b",
             _I,
         ),
     ),

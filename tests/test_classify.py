@@ -28,6 +28,9 @@ SHOULD_FLAG = [
     "Apologies if the numbers I sent on Thursday were misleading; the final ones are attached.",
     "The tracking link in our last email was someone else's parcel. Sorry for any confusion this may have caused.",
     "The certificate has a typo in the hostname. Sorry, but you'll need to verify the domain again.",
+    # Thanks standing in for an apology.
+    "Many thanks for your understanding regarding the incorrect invoice. A corrected copy is attached.",
+    "Appreciate the patience while we unpicked the duplicate accounts we created for you.",
     # A bare apology beside a substantive slip.
     "I gave you write access instead of read-only. Sorry! Fixed now.",
     "Sorry the report is late.",

@@ -235,6 +235,10 @@ CASES: dict[str, dict[str, list[str]]] = {
     "gratitude-swap": {
         "flag": [
             "Thank you for your patience while we fixed the billing error.",
+            "Thanks for hanging in there while we fixed the broken login link we sent you.",
+            "Thanks for sticking with us through last week's onboarding hiccups.",
+            "Thanks for putting up with the back-and-forth caused by our mistake on the form.",
+            "We truly value your patience while our team corrected the shipping error.",
             "Thanks for waiting, the order has now shipped.",
             "We appreciate your understanding as we resolve this.",
             "Many thanks for bearing with me this week.",

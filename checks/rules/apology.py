@@ -1574,14 +1574,16 @@ class SelfFocusCheck(ScannedRule):
 # --------------------------------------------------------------------------------------------
 _GRATITUDE = branch(
     "thanks",
-    "thank|thanks|thx|appreciate|grateful & patience|waiting|understanding|bearing|holding|hanging|sticking|"
-    "flexibility|forbearance|tolerance|grace|patient|flexible",
-    r"\b(?:thank you|thanks|many thanks|thanks a lot|thx|(?:I|we) (?:really |truly |do )?appreciate|appreciate|"
+    "thank|thanks|thx|cheers|appreciate|value|grateful & patience|waiting|understanding|bearing|holding|hanging|"
+    "sticking|putting|flexibility|forbearance|tolerance|grace|patient|flexible",
+    r"\b(?:thank you|thanks|many thanks|thanks a lot|thx|cheers|(?:I|we) (?:really |truly |do )?(?:appreciate|value)|"
+    r"appreciate|"
     r"grateful)(?: (?:so|very) much| a lot| again| kindly| all| heaps| a ton| a million| loads| tons| everyone| "
     r"everybody| folks| team)?(?: (?:so|very) much)? (?:(?:again )?for )?"
     r"(?:(?:your|all your|the|everyone's|you all|y'all|you) )?(?:(?:continued|ongoing|kind|great|infinite|incredible|"
     r"amazing|enormous|endless|extreme|extra|tremendous) )?(?:patience|waiting|understanding|bearing with (?:me|us)|"
-    r"holding(?: on)?|hanging (?:in|on|tight)|sticking with (?:me|us)|flexibility|forbearance|tolerance|grace|"
+    r"holding(?: on)?|hanging (?:in|on|tight)|sticking with (?:me|us)|putting up with|flexibility|forbearance|"
+    r"tolerance|grace|"
     r"being (?:so |very )?(?:patient|understanding|flexible)|waiting (?:patiently|for me|for us|on me|on us))\b",
     before=30, after=150,
 )
