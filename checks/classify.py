@@ -1345,6 +1345,11 @@ _APOLOGY_OBJECT = regex.compile(
     r"^\s*,?\s*(?:(?:again|once\s+again|sincerely|deeply|truly|profusely)\s+)?(?:for|about|that|regarding|over|if)\s+"
     r"(?!" + _PRONOUN_OBJECT + r")"
     r"|^\s+(?:that\s+)?(?:I|we)(?:'ve|'d|'re|\s+have|\s+had)?\s+(?!" + _PRONOUN_OBJECT + r")[\w']"
+    # "Sorry the repair took three weeks", "sorry your room was not ready": what went wrong for the reader.
+    r"|^\s+(?:that\s+)?(?:your|the|our|my)\s+(?:[\w'-]+\s+){0,4}?(?:didn't|did\s+not|wasn't|was\s+not|weren't|"
+    r"were\s+not|couldn't|could\s+not|hasn't|has\s+not|haven't|have\s+not|never|failed|broke|took|cut\s+out|"
+    r"stopped|arrived|went\s+(?:wrong|missing|out)|got\s+(?:lost|stuck|missed)|was\s+(?:late|delayed|cancell?ed|lost|"
+    r"wrong|missing|incomplete|damaged|broken)|were\s+(?:late|delayed|cancell?ed|lost|wrong|missing|damaged|broken))\b"
     # "Forgive me, I shared the draft with the client": a wrong step of ours, told right after a comma or dash.
     r"|^\s*(?:me|us)?\s*[,:;\u2014\u2013-]+\s*(?:I|we)(?:'ve|\s+have)?\s+(?:just\s+|accidentally\s+|mistakenly\s+)?"
     r"(?:shared|sent|forwarded|deleted|removed|published|posted|promised|approved|booked|charged|cancell?ed|forgot|"

@@ -31,6 +31,9 @@ SHOULD_FLAG = [
     # Thanks standing in for an apology.
     "Many thanks for your understanding regarding the incorrect invoice. A corrected copy is attached.",
     "Appreciate the patience while we unpicked the duplicate accounts we created for you.",
+    # An apology for what went wrong for the reader.
+    "I am sorry your room was not ready at check-in.",
+    "Sorry the repair took three weeks; it's all fixed now.",
     # A bare apology beside a substantive slip.
     "I gave you write access instead of read-only. Sorry! Fixed now.",
     "Sorry the report is late.",

@@ -135,6 +135,13 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I apologize for the delay with your order. Unfortunately our warehouse was short-staffed this week.",
             "So sorry about the double charge. It happened because I was covering two shifts at once.",
             "Sorry I overwrote the scheduler config. In my defence, the docs called that flag deprecated.",
+            # Circumstances told after the apology, whatever the wording, in a message that owns nothing.
+            ("I'm sorry your parcel arrived a week late. The depot was short of drivers because of the flu, and there "
+             "were only two vans for the whole region."),
+            ("Apologies that the venue was cold. It was the coldest night of the year and the heating had been "
+             "switched off by the building manager, so the hall never warmed up."),
+            "Sorry I broke the sheet. I was on the train and the signal kept dropping.",
+            "Apologies for resetting the wrong account. The ticket was vague, so honestly it was an easy mistake to make.",
             "Really sorry about the missed date on the mock-ups. To be fair, the brief changed twice last week.",
             "I'm sorry about the incorrect invoice. There have been teething problems since the billing change.",
             "Sorry I left you off the invite. My calendar has been unreliable since we migrated to the new system.",
@@ -170,6 +177,9 @@ CASES: dict[str, dict[str, list[str]]] = {
         "pass": [
             "Our courier had problems with the van, so parcels from Monday arrive on Thursday.",
             "I know it's a busy week for you, so briefly: I sent the wrong mock-ups. I'm sorry; the right ones are attached.",
+            ("I'm sorry your parcel arrived a week late. That was our mistake: the depot was short of drivers and we "
+             "did not tell you, so there were two days of silence."),
+            "I'm sorry the report was late. There were only two of us this week, but I should have told you on Monday it would slip.",
             "I'm sorry some records didn't import. The cause was a bug in our import job, which we should have tested.",
             "I'm sorry I broke the build. To be fair to the reviewers, they asked me to run the tests and I didn't.",
             "I apologize for the delay with your order. I've upgraded you to express shipping at no cost.",

@@ -945,6 +945,13 @@ _EXCUSE = Branches(
     ),
     branch(
         "technology",
+        "signal|connection|wifi|wi|internet|reception|network|line & kept|keeps|dropping|dropped|cutting|failing",
+        r"\b(?:the|my|our) (?:phone |mobile )?(?:signal|connection|wi-?fi|internet|reception|network|line) "
+        r"(?:kept|keeps|was|were) (?:dropping|cutting out|failing|going down|dropping out|breaking up)\b",
+        before=15, after=60,
+    ),
+    branch(
+        "technology",
         "power|technical",
         r"\b(?:a |the )?power (?:cut|outage|failure)\b|\btechnical (?:issues|difficulties|problems|glitch(?:es)?)\b",
         before=10, after=40,
@@ -1152,12 +1159,13 @@ _EXPLANATION = Branches(
     # Rationalising: "in my defence", "to be fair", "these things happen", "a lot of employers got caught out".
     branch(
         "rationalising",
-        "defence|defense|fair|fairness|happen|happens|perfect|temperamental|flaky|caught|same|bound",
+        "defence|defense|fair|fairness|happen|happens|perfect|temperamental|flaky|caught|same|bound|easy|anyone|anybody",
         r"\bin (?:my|our) defen[cs]e\b|\bto be fair\b(?! to (?!me\b|us\b|myself\b))|\bin (?:all )?fairness\b|"
         r"\b(?:these|such|those) things (?:(?:do|can|will) )?happen\b|\b(?:was|were|is) bound to happen\b|\b(?:mistakes|errors|accidents) (?:(?:do|can|will) )?happen\b|"
         r"\b(?:it|this) (?:happens|can happen) (?:to (?:everyone|anyone|the best)|from time to time|now and (?:then|again)|"
         r"sometimes|occasionally)\b|\b(?:nobody|no one|no-one)(?:'s| is) perfect\b|"
         r"\bknown (?:to be|for being) (?:\w+ )?(?:temperamental|flaky|unreliable|buggy|fragile)\b|"
+        r"\b(?:an? )?easy (?:mistake|mix-?up|error|slip) to make\b|\b(?:anyone|anybody) (?:could|would) have (?:made|done)\b|"
         r"\b(?:a lot of|lots of|many|most|plenty of|other|several) (?:other )?(?:people|employers|companies|firms|customers|"
         r"teams|shops|businesses|organi[sz]ations|colleagues|others) (?:\w+ )?(?:got caught|were caught|made the same|"
         r"had the same|fell into the same|did the same)\b",
@@ -1230,6 +1238,46 @@ _EXPLANATION = Branches(
     ),
 )
 
+# Circumstances told as the story of the mistake: causes, pressures and conditions outside the sender
+# ("because of the strike", "only 40 minutes between", "two colleagues were off sick", "the signal kept dropping").
+# Two of them in a sentence after the apology make it an excuse when the message owns nothing (see
+# ExcuseCheck._circumstance_findings); one alone is often just what happened.
+_CIRCUMSTANCE = rule_pattern(
+    r"\b(?:because(?: of)?|due to|owing to|as a result|which meant|meaning that|had to|on top of (?:that|this|everything)|"
+    r"nobody could have|no one could have|(?:off|out) sick|was written by|written by an|external (?:contractor|agency|"
+    r"vendor|supplier|company)|the same time|at short notice|record (?:number|volume|demand|numbers)|"
+    r"only (?:\d+|a few|one|two|three|half)|too (?:busy|many|much|few|little|late|short|hot|cold)|"
+    r"(?:so|and so|which is why|that's why|that is why) (?:the|I|we|it|they|he|she|there|our|my|half|nobody|no one|"
+    r"everything|everyone)|there (?:was|were|had been|have been|is|are)|kept (?:dropping|crashing|failing|freezing|"
+    r"breaking|changing|going down)|"
+    r"(?:was|were|is|are|'s been|has been|have been|had been|got) (?:\w+ )?(?:busy|full|fully booked|short|hard|"
+    r"difficult|hot|cold|slow|chaotic|hectic|swamped|overwhelmed|ambiguous|unclear|confusing|late|delayed|new|old|"
+    r"ill|sick|away|off|closed|stuck|down|out of stock|not ready|missing|retired|unavailable)|"
+    r"(?:new|temporary|agency|junior) (?:staff|system|portal|software|tool|team|colleagues?|hires?|people)|"
+    r"(?:hottest|coldest|busiest|worst|wettest) (?:day|week|month|night|season|time))\b"
+)
+# Owning the mistake outright ("that was my mistake", "we should have tested it"): with that said, the story of
+# how it happened is an explanation the reader is owed, not an excuse.
+_TAKES_RESPONSIBILITY = rule_pattern(
+    r"\b(?:my|our) (?:own )?(?:mistake|fault|error|oversight|responsibility|doing)\b|"
+    r"\b(?:I|we) (?:really |clearly |definitely )?(?:should|ought to)(?:n't| not)? have\b|\b(?:I|we) should've\b|"
+    r"\b(?:that's|that is|it's|it is|it was|this is|this was|that was) (?:all |entirely )?on (?:me|us)\b|"
+    r"\b(?:I|we) (?:take|accept) (?:full |complete |total )?(?:responsibility|the blame)\b|"
+    r"\bthe (?:fault|mistake|blame|error) (?:is|was|lies|lay) (?:entirely |all )?(?:mine|ours|with (?:me|us))\b|"
+    r"\b(?:I|we) (?:didn't|did not|failed to|forgot to|never) (?:check|test|verify|confirm|follow|review|double-check)\b|"
+    r"\bno excuse\b|\b(?:I|we) (?:messed|screwed) up\b|\b(?:I|we) dropped the ball\b|\b(?:I|we) got (?:it|this|that) wrong\b"
+)
+# A sentence that puts things right or commits is not part of the story of the mistake.
+_REMEDY_SENTENCE = rule_pattern(
+    r"\b(?:I|we)(?:'ll| will|'ve| have| am| are|'m|'re) (?:now |also |already |just )?(?:\w+ed|sent|put|set|made|"
+    r"refund\w*|credit\w*|fix\w*|replac\w*|send\w*|deliver\w*|book\w*|arrang\w*|call\w*|check\w*|make|make sure|"
+    r"ensure|start\w*|add\w*|chang\w*)\b|\battached\b|\benclosed\b|\bfrom now on\b|\bgoing forward\b|"
+    r"\bwill (?:be|arrive|ship|reach)\b|\b(?:is|are|has been|have been) (?:now )?(?:fixed|resolved|back|corrected|"
+    r"refunded|credited|replaced)\b"
+)
+_CIRCUMSTANCE_SENTENCES = 3  # sentences after the apology read for the circumstances
+_CIRCUMSTANCE_REACH = 600  # characters after the apology sentence, within its paragraph
+
 # After an apology in the same sentence, "because ..." / "due to ..." introduces the circumstances.
 _CAUSE = rule_pattern(r"\b(?:because|due to|owing to|on account of|as a result of|thanks to)\b")
 _CAUSE_IS_EXCUSE = rule_pattern(
@@ -1264,6 +1312,7 @@ class ExcuseCheck(ScannedRule):
             lambda: self._phrase_findings(scan),
             lambda: self._cause_findings(scan),
             lambda: self._explanation_findings(scan),
+            lambda: self._circumstance_findings(scan),
             lambda: scan.extra_findings(
                 EXCUSE_WHY, lambda words: f'Delete "{words}"; keep the apology and what you will do about it.'
             ),
@@ -1283,6 +1332,33 @@ class ExcuseCheck(ScannedRule):
         for match in matches:
             start, end = match.start(), scan.clause_end(match.end())
             yield scan.finding(start, end, EXCUSE_WHY, self._suggestion(scan, start, end))
+
+    def _circumstance_findings(self, scan: RuleScan) -> Iterator[Finding]:
+        """The sentences right after an apology telling the circumstances ("The airport was extremely busy because of
+        the strike, so the handlers didn't have time"), in a message that owns nothing: whatever the wording, the
+        circumstances then stand where the ownership should be. One finding, on the first such sentence."""
+        apology = first_apology(scan)
+        if apology is None or scan.search(_TAKES_RESPONSIBILITY):
+            return
+        _, position = scan.sentence_bounds(apology.start(), apology.end())
+        paragraph_end = scan.text.find("\n\n", position)
+        reach = min(scan.limit, position + _CIRCUMSTANCE_REACH,
+                    paragraph_end if paragraph_end != -1 and paragraph_end > position + 2 else len(scan.text))
+        for _ in range(_CIRCUMSTANCE_SENTENCES):
+            if position >= reach:
+                return
+            start, end = scan.sentence_bounds(position, position)
+            start = max(start, position)
+            while start < end and scan.text[start].isspace():
+                start += 1
+            end = min(end, reach)
+            if start >= end:
+                return
+            cues = len(_CIRCUMSTANCE.findall(scan.text, start, end, timeout=scan.timeout(start, end)))
+            if cues >= 2 and not scan.search(_REMEDY_SENTENCE, start, end):
+                yield scan.finding(start, scan.clause_end(start, end - start), EXCUSE_WHY, self._suggestion(scan, start, end))
+                return
+            position = end
 
     def _cause_findings(self, scan: RuleScan) -> Iterator[Finding]:
         """"I'm sorry I missed it because ..." -- the cause clause after an apology in the same sentence."""
