@@ -284,6 +284,13 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry, I can't believe I forgot your birthday.",
         ],
         "pass": [
+            ("I'm sorry, I published your status without checking it, and I know it caused you real distress. "
+             "I've asked the committee for a decision by Friday, and every status message will now be checked by a "
+             "second person."),
+            ("Apologies, we forgot to put your key back. That's on us, and it cost you an hour's wait at the garage. "
+             "We'll pay the call-out fee, and every job card now has a 'key returned' box."),
+            ("I am sorry for my mistake in your booking; you made a wasted trip to the hotel. I give you free "
+             "breakfast for all nights, and in future I read the dates back to every guest."),
             ("I'm sorry: I put your booking on the Tuesday list instead of Thursday, so you came in for nothing. "
              "The visit has been rebooked at no charge, and I'll confirm every booking with you by email before saving it."),
             ("We are sorry. The mistake was made in our billing team, and you were charged twice. The €40 is back on "
@@ -718,3 +725,16 @@ def test_anchored_patterns_find_what_a_full_scan_finds() -> None:
             full = [(m.start(), m.end()) for m in item.pattern.finditer(text)]
             anchored = [(m.start(), m.end()) for m in scan.prepare(text).matches(item)]
             assert anchored == full, (name, text)
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (r"\bit's done\b", "it’s done"),
+        (r"\b(?:[\w'-]+ ){0,2}done\b", "we’ve nearly done"),
+        (r"\b[a-z']+ sorry\b", "i’m sorry"),
+    ],
+)
+def test_rule_patterns_take_either_apostrophe_inside_and_outside_classes(source: str, text: str) -> None:
+    match = apology.rule_pattern(source).search(text)
+    assert match is not None and match.group() == text

@@ -50,8 +50,31 @@ def rule_pattern(source: str) -> regex.Pattern[str]:
     wrapped across lines still matches), " ?" for optional whitespace, and an apostrophe
     matches both ' and ’ (mail clients often send the curly one). Case-insensitive.
     """
-    expanded = source.replace(" ?", r"\s*").replace(" ", r"\s+").replace("'", "['’]")
-    return regex.compile(expanded, regex.IGNORECASE)
+    expanded = source.replace(" ?", r"\s*").replace(" ", r"\s+")
+    return regex.compile(_either_apostrophe(expanded), regex.IGNORECASE)
+
+
+def _either_apostrophe(source: str) -> str:
+    """Let every ' in a pattern match ’ too: "['’]" outside character classes, both characters inside one
+    (a bracket written inside a class would end it early and change what the pattern means)."""
+    out: list[str] = []
+    in_class = escaped = False
+    for char in source:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif char == "'":
+            out.append("'’" if in_class else "['’]")
+        else:
+            if char == "[" and not in_class:
+                in_class = True
+            elif char == "]" and in_class:
+                in_class = False
+            out.append(char)
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -1230,7 +1253,7 @@ _EXPLANATION = Branches(
         "christmas|rush|peak",
         r"\b(?:due to|owing to|because of|as a result of|on account of) "
         r"(?!(?:my|our|this|that|the|an?) (?:own )?(?:mistake|error|oversight|mix-?up|fault|carelessness)\b)"
-        r"(?:[\w'’-]+ ){0,3}?(?:weather|snow|storms?|strikes?|holidays?|illness|sickness|shortages?|volumes?|demand|"
+        r"(?:[\w’-]+(?:'\w+)? ){0,3}?(?:weather|snow|storms?|strikes?|holidays?|illness|sickness|shortages?|volumes?|demand|"
         r"backlog|outages?|upgrade|maintenance|migration|bugs?|glitch(?:es)?|problems?|issues?|difficulties|traffic|"
         r"workload|circumstances|staff|staffing|courier|supplier|vendor|systems?|server|software|network|flu|covid|"
         r"absences?|sick leave|christmas rush|peak)\b",
@@ -1742,10 +1765,13 @@ _OWNERSHIP = Branches(
     # A wrong step told as what we did: "I booked standard delivery instead of express", "I entered it wrong".
     branch(
         "ownership",
-        "i|we & instead|wrong",
+        "i|we & instead|wrong|without|although|though|despite",
         r"\b(?:I|we) (?:\w+ )?(?:\w+ed|put|set|sent|gave|wrote|took|made|read|got|left|let|ran|built|chose|picked|told|"
-        r"sold|paid|kept|forgot|brought|bought|did)\b[^.!?\n]{0,80}?\b(?:instead of|wrong(?:ly)?)\b",
-        after=120, start=True),
+        r"sold|paid|kept|forgot|brought|bought|did)\b[^.!?\n]{0,80}?\b(?:instead of|wrong(?:ly)?|without (?:first )?"
+        r"(?:checking|testing|asking|telling|confirming|reviewing|looking|reading|warning))\b|"
+        r"\b(?:I|we)\b[^.!?\n]{0,120}?\b(?:although|even though|despite the fact that) you(?:'d| had)? (?:already )?"
+        r"(?:told|asked|warned|reminded|mentioned|said)\b",
+        after=200, start=True),
     branch(
         "ownership",
         "fault|mistake|error|blame|oversight & was|is|lies|lay|rests",
@@ -1810,6 +1836,12 @@ _IMPACT = Branches(
         r"worried|let down|blindsided|left waiting)\b", after=70, start=True),
     branch(
         "impact",
+        "wasted|wasting|wasteful",
+        r"\b(?:wasted|wasting) (?:a |an |your |the |two |three |several |whole )?(?:\w+ )?(?:trip|journey|morning|afternoon|"
+        r"day|evening|time|visit|call|hours?|week|weekend)\b",
+        after=60, start=True),
+    branch(
+        "impact",
         "extra|lost|wasted|ruined|missed & time|evening|weekend|hours|day|night|morning|afternoon|money|work|deadline|"
         "flight|meeting|appointment",
         r"\b(?:your|the) (?:extra|lost|wasted|ruined|missed) (?:time|evening|weekend|hours|day|night|morning|afternoon|"
@@ -1830,10 +1862,12 @@ _AMENDS_VERBS = (
     r"(?:refund(?:ed|ing)?|redo(?:ne|ing)?|redid|cover(?:ed|ing)?|fix(?:ed|ing)?|replac(?:e|ed|ing)|"
     r"resen[dt](?:ing)?|re-send|reimburs(?:e|ed|ing)|compensat(?:e|ed|ing)|credit(?:ed|ing)?|waiv(?:e|ed|ing)|"
     r"rebook(?:ed|ing)?|reschedul(?:e|ed|ing)|correct(?:ed|ing)?|restor(?:e|ed|ing)|(?:take|took|taking) (?:over|on|"
-    r"care of|some|a few|the rest|your|(?:\w+ ){0,3}off your)|handl(?:e|ed|ing)|pick(?:ed)? up|finish(?:ed|ing)?|"
+    r"care of|some|a few|the rest|your|(?:\w+ ){0,3}off\b)|handl(?:e|ed|ing)|pick(?:ed)? up|finish(?:ed|ing)?|"
     r"complet(?:e|ed|ing)|stay late|buy you|sen[dt](?:ing)? you|attach(?:ed|ing)?|offer(?:ed|ing)?|owe you|absorb|"
     r"pa(?:y|id) for|expedit(?:e|ed|ing)|upgrad(?:e|ed|ing)|repair(?:ed|ing)?|recover(?:ed|ing)?|"
     r"sort(?:ed|ing)? (?:it|this|that) out|(?:re)?book(?:ed|ing)? (?:you|it|a|an|the|another)|"
+    r"pa(?:y|id|ying) (?:the|your|for|you|back)|(?:give|gave|giving|given) you|add(?:ed|ing)? (?:\d[\d,.]* |a |an |two |three |"
+    r"one )?(?:free |extra |bonus )?(?:miles|points|credit|days?|weeks?|months?|nights?|sessions?|hours?)|"
     r"order(?:ed|ing)? (?:it|you|a|an|the|another|new)|meet (?:you|whenever|at|on|tomorrow|today)|"
     r"mov(?:e|ed|ing) (?:my|our) (?:meeting|call|plans|appointment))"
 )
@@ -1870,14 +1904,18 @@ _AMENDS = Branches(
     # Put right without a verb of ours: "has been refunded in full", "is back on your card", "at our cost".
     branch(
         "amends",
-        "been|back|cost|expense|charge|free|house|less",
+        "been|back|cost|expense|charge|free|house|less|complimentary|and|also|then",
         r"\b(?:has|have|had) (?:now |already |also )?been (?:\w+ )?(?:refunded|credited|reimbursed|replaced|waived|"
         r"resent|re-sent|rebooked|corrected|fixed|restored|relabell?ed|re-?run|redone|reissued|re-issued|reversed|"
         r"cancell?ed|updated|reprinted|re-?shipped|sent out|expedited)\b|"
         r"\b(?:is|are) (?:now )?back (?:on|in) your (?:card|account|wallet|balance)\b|"
         r"\bat (?:no|our|my) (?:cost|expense|charge)\b|\b(?:no|free of) charge\b|\bon the house\b|"
         r"\b(?:a|one|two|three|\d+) (?:\w+ )?(?:months?|weeks?|days?|years?) (?:of )?free\b|"
-        r"\bone less thing\b",
+        r"\bone less thing\b|"
+        r"\b(?:free|complimentary) (?:breakfast|night|nights|upgrade|delivery|shipping|month|months|session|lesson|service|"
+        r"parking|drinks?|dessert|coffee|meal|room|ticket|class|repair|replacement|consultation|check-?up|visit)\b|"
+        r"\b(?:and|also|then) (?:have |also )?(?:refunded|credited|reimbursed|waived|replaced|rebooked|resent|re-sent|"
+        r"covered|compensated|upgraded|expedited) (?:you|your|the|it|them)\b",
         before=40, after=60),
     branch(
         "amends",
@@ -1931,6 +1969,14 @@ _AMENDS = Branches(
         r"'d be happy to| would be happy to) \w+(?: \w+){0,5}? for you\b", after=110, start=True),
 )
 _COMMITMENT = Branches(
+    # A change told as the new rule: "every status message will now be checked by a second person", "every job
+    # card now has a tick box", "any future change".
+    branch(
+        "commitment",
+        "every|each|all|any",
+        r"\b(?:every|each|all|any) (?:[\w-]+(?:'\w+)? ){0,5}?(?:will (?:now |also )?(?:be|get|have|go|need)|(?:is|are) now|now "
+        r"(?:has|have|gets?|goes|go|includes?|needs?|requires?|carries|carry))\b|\b(?:any|every) future\b",
+        after=120, start=True),
     # A habit from now on: "I'll test every route before handing over", "I now check the full address".
     branch(
         "commitment",
