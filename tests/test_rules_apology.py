@@ -285,8 +285,8 @@ CASES: dict[str, dict[str, list[str]]] = {
         ],
         "pass": [
             ("I'm sorry, I published your status without checking it, and I know it caused you real distress. "
-             "I've asked the committee for a decision by Friday, and every status message will now be checked by a "
-             "second person."),
+             "I've asked the committee for a decision by Friday and I will call you myself, and every status message "
+             "will now be checked by a second person."),
             ("Apologies, we forgot to put your key back. That's on us, and it cost you an hour's wait at the garage. "
              "We'll pay the call-out fee, and every job card now has a 'key returned' box."),
             ("I am sorry for my mistake in your booking; you made a wasted trip to the hotel. I give you free "

@@ -1939,7 +1939,7 @@ _AMENDS = Branches(
         "pick|picked|finish|finished|finishing|complete|completed|completing|stay|buy|sent|sending|attach|attached|"
         "attaching|offer|offered|offering|owe|absorb|pay|paid|expedite|expedited|expediting|upgrade|upgraded|upgrading|"
         "repair|repaired|repairing|recover|recovered|recovering|sort|sorted|sorting|book|booked|booking|rebook|"
-        "rebooked|order|ordered|ordering|meet|move|moved|moving",
+        "rebooked|order|ordered|ordering|meet|move|moved|moving|give|gave|giving|given|add|added|adding|paying|taken",
         r"\b(?:I|we)(?:'ll| will| can| could| would like to|'d like to| am going to|'m going to| are going to|"
         r"'re going to| have|'ve| already| just| now|'m| am| are|'re| would be happy to|'d be happy to|'m happy to|"
         r" am happy to)? (?:(?:happily|gladly|personally|also|already|now|immediately|right away|gone ahead and) )?"
