@@ -1428,7 +1428,8 @@ _HOUSEKEEPING = regex.compile(
 # the branch, sorry", "that was the wrong version. Sorry about that."
 _TROUBLE = regex.compile(
     r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|instead\s+of|by\s+mistake|mistaken(?:ly)?|my\s+mistake|in\s+error|"
-    r"accidental(?:ly)?|by\s+accident|forgot|broke|broken|mistakes?|(?:is|was|are|were|came|arrived|went\s+out)\s+"
+    r"accidental(?:ly)?|by\s+accident|forgot|broke|broken|mistakes?|got\s+(?:lost|stuck|deleted|dropped)|went\s+missing|"
+    r"(?:got|was|were|been)\s+(?:messed|screwed|mixed)\s+up|(?:is|was|are|were|came|arrived|went\s+out)\s+"
     r"(?:\w+\s+)?(?:late|incomplete|missing|corrupted|lost|delayed|off)|took\s+(?:so|too|far\s+too)\s+long|fell\s+through|duplicate\s+(?:e-?mails?|messages?|charges?|"
     r"invoices?|orders?|payments?|notices?)|off\s+by|(?:I|we)(?:'ve|\s+have)?\s+(?:just\s+)?"
     r"(?:realised|realized|noticed|discovered|spotted)\s+(?:that\s+)?(?:I|we|my|our|the|it)|without\s+(?:first\s+)?(?:checking|asking|telling|testing|"

@@ -327,6 +327,15 @@ CASES: dict[str, dict[str, list[str]]] = {
     "deflection": {
         "flag": [
             "I'm not sure why my colleague told you that.",
+            "We're not able to make exceptions to our terms and conditions.",
+            "It is the rule of our company, we cannot make exception for one tenant.",
+            "That's just how our billing system works: it calculates the charges and we can't change them.",
+            "We've honestly never had a complaint like this from any other patient.",
+            "This is the first time we've ever seen this error, so I'm not sure what to tell you.",
+            "My colleague shouldn't have promised you a free upgrade; I don't know where he got that from.",
+            "Billing errors are handled by a separate department, so please contact them directly.",
+            "Access requests are IT's responsibility, not ours, so you'll have to raise it with them.",
+            "Sorry the doc got messed up. I really feel for you, and hopefully it's not too much work to redo.",
             "Our hands are tied on this one.",
             "This is out of our control, I'm afraid.",
             "That's just how the system works.",
@@ -351,6 +360,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "We can't do anything more for you.",
         ],
         "pass": [
+            "We don't usually make exceptions, but I've refunded the fee this time and removed the clause from your plan.",
+            "I can't change it until Monday, but I've noted it and I'll make the change first thing then.",
             "The delay was caused by circumstances beyond our control, and I've refunded the delivery fee.",
             "I've issued a refund and it should reach your card by Friday.",
             "I understand how frustrating this is, so I've escalated it to our billing lead and will call you "

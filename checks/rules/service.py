@@ -77,17 +77,37 @@ _DEFLECTION = Branches(
         "policy",
         "how|way & works|work|is|goes|operates",
         r"\b(?:that's|that is|this is|it's|it is)(?: (?:just|simply|unfortunately|sadly))? (?:how|the way) "
-        r"(?:the system|our system|the process|our process|it|things|the software|the rules) (?:works?|is|goes|"
-        r"operates?)\b", before=40, after=40,
+        r"(?:(?:the|our) (?:[\w-]+ )?(?:system|process|software|tool|procedure|platform|policy)|it|things|the rules) "
+        r"(?:works?|is|goes|operates?)\b", before=40, after=40,
+    ),
+    # Rules as a wall: "we cannot make an exception", "it is the rule of our company", "we can't change them".
+    branch(
+        "policy",
+        "exception|exceptions|exemption|exemptions|rule|rules|conditions|terms|change|alter|override|adjust|amend",
+        r"\b(?:I|we)(?:'re| are|'m| am)? (?:not able to|unable to|can't|cannot|can not|don't|do not|won't|will not|never) "
+        r"(?:make|grant|allow|give|do) (?:an? |any )?(?:exceptions?|exemptions?)\b|"
+        r"\b(?:it is|it's|that is|that's|this is) (?:the|a|our) (?:company |house |strict )?rules? (?:of|at|in|for) "
+        r"(?:our|the|this) (?:company|firm|office|store|hotel|practice|building|shop)\b|"
+        r"\b(?:our|the) (?:terms and conditions|terms|t&cs|contract|rules) (?:don't|do not|doesn't|does not|won't|will not) "
+        r"(?:allow|let|permit|cover)\b|"
+        r"\b(?:I|we) (?:can't|cannot|can not|are not able to|aren't able to|'re not able to|am not able to|'m not able to) "
+        r"(?:change|alter|override|adjust|amend) (?:that|this|it|them|those|these)\b"
+        r"(?! (?:\w+ ){0,3}?(?:until|till|before|but|unless|yet|myself)\b)",
+        before=70, after=60,
     ),
     # never heard of this / you're the first / works on our end
     branch(
         "doubt",
-        "never",
-        r"\b(?:I|we)(?:'ve| have)? never (?:heard of|seen|come across|encountered|had) (?:this|that|it|"
+        "never|first|only|tell",
+        r"\b(?:I|we)(?:'ve| have)?(?: (?:honestly|really|genuinely|actually|literally|truly))? never (?:heard of|seen|"
+        r"come across|encountered|had|received) (?:this|that|it|"
         r"anything like (?:this|that|it)|such (?:a|an)|a (?:case|problem|complaint|report|situation|issue) like)\b|"
         r"\b(?:this|that|it)(?:'s| has| had)? never (?:happened|come up|been reported|been an issue)"
-        r"(?: before| to anyone)?\b", before=15, after=50,
+        r"(?: before| to anyone)?\b|"
+        r"\b(?:this is|it's|it is|that's|that is) the (?:first|only) time (?:I|we)(?:'ve| have)? (?:ever )?(?:seen|heard|"
+        r"had|come across)\b|"
+        r"\b(?:not sure|no idea|don't know|do not know) what (?:else )?(?:to tell you|I can tell you)\b",
+        before=60, after=60,
     ),
     branch(
         "doubt",
@@ -137,14 +157,18 @@ _DEFLECTION = Branches(
     ),
     branch(
         "colleague",
-        "why|whoever|should|shouldn",
+        "why|whoever|should|shouldn|where|involved|comment",
         r"\bI(?: don't| do not| can't| cannot|'m not sure| am not sure| have no idea| honestly don't) "
         r"(?:(?:know|explain|say|understand) )?why (?:the other \w+|they|he|she|someone|somebody|anyone|"
         r"that (?:agent|person|rep)|whoever|(?:my|a|our|your|the) (?:previous |other |last )?(?:colleague|agent|rep|"
         r"representative|advisor|adviser|team|person)) (?:told|said|promised|gave|quoted)\b|"
         r"\bwhoever (?:told|promised|gave|quoted) you\b|"
-        r"\b(?:they|he|she) (?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b",
-        before=40, after=50,
+        r"\b(?:they|he|she|(?:my|our|the|a|your) (?:colleague|agent|rep|coworker|co-worker|team ?mate)) "
+        r"(?:shouldn't|should not|should never) have (?:told|promised|said|quoted|offered)\b|"
+        r"\bI (?:don't|do not) know where (?:he|she|they|that|this) got (?:that|this|it)(?: from)?\b|"
+        r"\bI (?:wasn't|was not) (?:involved|part of|there) (?:in|with|for) (?:that|this|the|those)\b|"
+        r"\b(?:can't|cannot|can not) (?:really )?comment on what (?:you were|they) (?:told|said|promised)\b",
+        before=60, after=60,
     ),
     branch(
         "colleague",
@@ -183,6 +207,16 @@ _DEFLECTION = Branches(
         r"the appropriate|that|the responsible|your|the \w+) (?:department|team|group|division|office|branch|store)\b",
         before=80, after=5,
     ),
+    branch(
+        "elsewhere",
+        "handled|dealt|managed|responsibility|raise|contact",
+        r"\b(?:is|are) (?:handled|dealt with|managed|looked after) by (?:a |an |another |the )?(?:separate |different |"
+        r"other |external )?(?:\w+ )?(?:department|team|office|group|division|company|provider)\b|"
+        r"\b(?:\w+(?:'s)?|their|its) responsibility,? not (?:ours|mine)\b|"
+        r"\byou(?:'ll| will)? (?:need|have) to (?:contact|call|email|phone|raise (?:it|this|that) with|ask|speak to|"
+        r"talk to|write to|take (?:it|this|that) up with) them\b",
+        before=60, after=60,
+    ),
 )
 # "Our policy ..." / "company policy ..." deflects only when nothing is done about the problem.
 _POLICY_MENTION = branch(
@@ -204,6 +238,12 @@ _SYMPATHY = Branches(
         r"\bI (?:hear|feel) you\b|\bI (?:sympathi[sz]e|empathi[sz]e)\b|"
         r"\b(?:I(?:'m| am) )?(?:so |very |really )?sorry (?:to hear|you(?:'re| are) (?:going through|dealing with|"
         r"having))\b", before=25, after=60, start=True),
+    branch(
+        "sympathy",
+        "feel|hopefully",
+        r"\bI (?:really |truly |do )?feel for you\b|\bhopefully it(?:'s| is|'ll| will)?(?: not|n't)? (?:be )?"
+        r"(?:not )?too (?:much|bad|hard|difficult)\b",
+        before=10, after=60),
 )
 # What an "I understand how ..." must be about, within the same clause, to count as sympathy.
 _FEELING = rule_pattern(
