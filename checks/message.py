@@ -406,6 +406,9 @@ _GREETING_WORD = regex.compile(
     r"afternoon|evening|hallo|hola|bonjour|salut|ciao|moin|servus|hej|yo)\b",
     regex.IGNORECASE,
 )
+_REPEATED_GREETING = regex.compile(
+    r",\s*(?:hi|hello|hey|morning|good\s+morning|afternoon|evening|and)\s+(?=\w)", regex.IGNORECASE
+)
 _GROUP_WORDS = frozenset(
     "all team everyone everybody folks colleagues friends guys y'all yall people both there crew gang customers "
     "clients members subscribers users partners teammates list readers".split()
@@ -691,7 +694,8 @@ def _is_greeting(line: str, first: bool) -> bool:
     core = stripped.rstrip(" ,:!—–-")
     match = _GREETING_WORD.match(core)
     if match:
-        tail = core[match.end():]
+        # "Morning Marcus, morning all" and "Hey Priya, hey all" greet twice on one line.
+        tail = _REPEATED_GREETING.sub(" ", core[match.end():])
         # "Hi Dana, sorry for the delay" is a greeting followed by a sentence, not a salutation line.
         if _COMMA_THEN_LOWER.search(tail):
             return False

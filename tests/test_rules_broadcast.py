@@ -137,6 +137,13 @@ BLAME_FLAGGED = [
     case("Teodor's typo took the checkout page down."),
     case("It was Mireille that wiped the shared drive."),
     case("As it turned out, Bruno never renewed the domain."),
+    case("the invoice export was run by marcus using the old template."),  # a roster name in lower case
+    case("Blame for this one sits with Mateo, who pulled the number from an unreconciled extract."),
+    case("The error came from Siobhan, who copied the list from the old CRM."),
+    case("Siobhan took the date from last month's press release instead of the new one."),
+    case("This happened because colleague Jovana has used the old address list."),
+    case("Nour and Takeshi both signed off on the send without looking at the audience."),
+    case("The wrong notices went out because of a filter that Anouk changed on Friday."),
 ]
 
 
@@ -182,6 +189,11 @@ BLAME_PASSES = [
     case("Robert Elz wrote:\n\nI agree with the point Robert Elz made: the old parser broke on long headers."),
     case("Powell didn't get to present his version of the plan."),
     case("As part of Chris' set of changes, the variable names were cleaned up."),
+    case("The notice listed the wrong assembly point for the Whitfield Road office."),  # a street, not a person
+    case("please mark the release as final in the tracker.", roster=("Mark Hale",)),  # an ordinary word
+    case("Paul...\n\np.s. the export is back", signature=""),  # a name alone on its line signs the mail
+    case("Morning Marcus, morning all,\nthe recording link now opens the public copy.", greeting_lines=(0,)),
+    case("The report that Anouk wrote last year is still the template we use."),
 ]
 
 

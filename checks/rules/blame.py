@@ -139,7 +139,7 @@ _BLAME_VERBS = (
     r"carelessly|apparently\s+(?:forgot|deleted|broke|pushed)|has\s+(?:broken|deleted|forgotten)|"
     r"had\s+(?:broken|deleted|forgotten|missed|not)"
 )
-_ADVERBS = r"(?:accidentally|apparently|also|just|then|simply|somehow|mistakenly|unfortunately|again|already|obviously|clearly|probably)"
+_ADVERBS = r"(?:accidentally|apparently|also|just|then|simply|somehow|mistakenly|unfortunately|again|already|obviously|clearly|probably|both|all)"
 _CAP_WORD = r"\p{Lu}\p{Ll}{1,20}(?:['’-]\p{L}\p{Ll}{1,20})?"
 
 # A capitalised word standing on its own: not glued to a word, an apostrophe, a dot or a hyphen before it.
@@ -161,6 +161,11 @@ _MISTAKE_VERBS = (
     r"edited|sent|released|published|uploaded|imported)\s+(?:[\w-]+\s+){0,4}?(?:twice|again|"
     r"(?:against|on|in|into|to)\s+(?:the\s+)?(?:live|prod|production)(?:\s+(?:database|db|cluster|server|system))?|"
     r"by\s+mistake|without\s+(?:a\s+|any\s+)?(?:review|reviews|testing|tests|checking|approval|backups?|a\s+backup))|"
+    # done the wrong way or from the wrong source: "uploaded the wrong file", "took the date from last month's
+    # release instead of the new one", "has used the old address list", "signed off without looking"
+    r"(?:(?:has|had)\s+)?(?:[a-z]+ed|took|put|set|sent|ran|chose|picked|pulled|wrote|gave|signed\s+off(?:\s+on)?)\s+"
+    r"(?:[a-z\d][\w'’-]*\s+){0,6}?(?:the\s+wrong|instead\s+of|the\s+old|an\s+old|an\s+outdated|the\s+outdated|"
+    r"last\s+(?:month|year|week)['’]s|without\s+(?:looking|checking|testing|reviewing|asking|reading))|"
     # an omission: "didn't back up", "never renewed"; not a state of mind ("didn't know", "never liked")
     r"(?:did\s*n['’]?t|did\s+not|had\s+not|had\s*n['’]t|never)\s+(?!(?:know|knew|have|had|like|love|want|think|believe|"
     r"get|qualify|need|mean|seem|care|say|feel|see|understand|agree|expect|realise|realize|hear|mind|wish|intend|"
@@ -184,7 +189,8 @@ _NAME_POSSESSIVE = regex.compile(
 _TRIGGER_THEN_NAME = regex.compile(
     r"(?P<trigger>(?i:thanks\s+to|because(?:\s+of)?|due\s+to|blame[ds]?(?:\s+(?:it|this|that))?(?:\s+on)?|"
     r"caused\s+by|introduced\s+by|broken\s+by|deleted\s+by|pushed\s+by|made\s+by|done\s+by|"
-    r"(?:the\s+)?fault\s+of|(?:the\s+)?mistake\s+of|courtesy\s+of))\s+"
+    r"(?:the\s+)?fault\s+of|(?:the\s+)?mistake\s+of|courtesy\s+of|(?:came|comes|originated|stemmed|stems)\s+from|"
+    r"(?:sits|sat|lies|lay|rests|rested)\s+with|(?:that|which)(?=\s+\p{Lu}\p{Ll}+\s+(?:had\s+|has\s+)?[a-z]+ed\b)))\s+"
     rf"(?P<name>{_CAP_WORD})(?P<possessive>['’]s)?(?![\w-])"
 )
 # Triggers that blame on their own, and those that only do where the sentence reports a problem.
@@ -197,7 +203,9 @@ _CONTEXT_KEYWORDS = (
     "misconfigured", "mistyped", "botched", "wiped", "wrong", "mistake", "error", "responsible", "blame", "blamed",
     "blames", "fault", "should", "careful", "attention", "accidentally", "mistakenly", "wrongly", "carelessly",
     "thanks", "because", "due", "courtesy", "introduced", "made", "done", "had", "hadn",
-    "twice", "again", "production", "prod", "live", "without",
+    "twice", "again", "production", "prod", "live", "without", "came", "comes", "originated", "stemmed", "stems",
+    "sits", "sat", "lies", "lay", "rests", "rested", "that", "which", "instead", "old", "outdated", "wrong",
+    "took", "used", "uploaded", "copied", "pulled", "signed", "picked", "chose", "entered", "sent", "ran", "set",
 )
 _POSSESSIVE_MARKS = ("'s", "’s", "s'", "s’")
 # "It was Lucas who deleted ...", "It's Lucas that broke ..."
@@ -210,6 +218,7 @@ _PROBLEM = regex.compile(
     r"(?i)(?<!\w)(?:broke|broken|break|breaks|crash\w*|fail\w*|outage|down|twice|duplicat\w*|wrong|lost|delet\w*|"
     r"missing|missed|errors?|bugs?|corrupt\w*|delay\w*|late|stuck|overwr\w+|wiped|again|mistakes?|problems?|"
     r"issues?|incident|oops|by\s+mistake|instead\s+of|forgot\w*|double|leaked|exposed|expired|bounced|wrongly|"
+    r"blame[ds]?|fault|overstated|understated|incorrect\w*|"
     r"accidentally)(?!\w)"
 )
 # Right after a name: something that person did ("re-ran the import", "has changed"), in the past tense.
@@ -393,6 +402,24 @@ def _at_sentence_start(text: str, offset: int) -> bool:
     return position < 0 or text[position] in "\n.!?:;-*•"
 
 
+# A name written in lower case is read as one only where a person fits: "run by marcus", "marcus's change",
+# "marcus forgot"; "please mark the release" is the verb.
+_LOWER_NAME_AFTER = regex.compile(
+    r"['’]s\b|\s+(?:(?:had|has|just|also)\s+)?(?:[a-z]+ed|forgot|broke|ran|sent|did|didn['’]t|pushed|set|put|made|took|"
+    r"wrote|said|told|gave|left|will|should|was|is)\b"
+)
+_LOWER_NAME_BEFORE = regex.compile(r"(?:\bby|\bto|\bfrom|\bwith|\bblame|\bask|\btell|\band|\bthanks)\s+$")
+
+
+def _lowercase_name_in_use(text: str, start: int, end: int) -> bool:
+    return bool(_LOWER_NAME_AFTER.match(text, end, min(len(text), end + 30))
+                or _LOWER_NAME_BEFORE.search(text, max(0, start - 12), start))
+
+
+_PLACE_AFTER = regex.compile(
+    r"[ \t]+(?:Road|Rd|Street|St|Avenue|Ave|Lane|Way|Drive|Square|Place|Building|House|Hall|Centre|Center|Campus|"
+    r"Park|Tower|Court|Close|Gardens|Station|Bridge|Wing|Block|Site|Plant|Depot|Office|Catering|Ltd|GmbH|Inc|LLC)\b"
+)
 _NAME_LINE_REST = regex.compile(r"[\s.,;:!?…*_~()\[\]\"'’—–-]*(?:[A-Z][\w'’.-]*[\s.,;:!?…*_~()\"'’—–-]*){0,2}")
 
 
@@ -562,6 +589,8 @@ class BlameNames:
         def keep(start: int, end: int, own: bool, why: str) -> None:
             if (greetings and index.line_of(start) in greetings) or scan.in_footer(start):
                 return
+            if _PLACE_AFTER.match(text, end, min(len(text), end + 20)):
+                return  # "the Whitfield Road office": a street or a building, not the person
             if _alone_on_line(text, start, end) or _in_address(text, start, end) or any(s <= start < e or start <= s < end for _, _, s, e, _, _ in found):
                 return
             low, high = _blame_extent(text, start, end)
@@ -569,13 +598,20 @@ class BlameNames:
 
         # Only names whose every word occurs in the text are searched for.
         present = [token for token in people if all(scan.has(part) for part in vocabulary_words(token))]
+        # Casual mail writes names in lower case ("the export was run by marcus"); a name that is also an
+        # ordinary word ("will", "mark") is only a name when capitalised.
+        lowered = {token.lower(): token for token in present
+                   if not people[token].ambiguous and token.lower() != token}
         if present:
-            pattern = _names_pattern(tuple(present))
-            hits = matches_near(text, pattern, anchor_offsets(text, present, MAX_NAME_HITS), before=25, after=60)
+            pattern = _names_pattern(tuple(present) + tuple(lowered))
+            hits = matches_near(text, pattern, anchor_offsets(text, present + list(lowered), MAX_NAME_HITS),
+                                before=25, after=60)
             for match in hits:
                 if len(found) >= MAX_FINDINGS:
                     break
-                person = people[match.group()]
+                if match.group() in lowered and not _lowercase_name_in_use(text, match.start(), match.end()):
+                    continue
+                person = people[lowered.get(match.group(), match.group())]
                 if person.ambiguous and (
                     _at_sentence_start(text, match.start()) or text[match.end() : match.end() + 4].lstrip()[:1].isdigit()
                 ):
@@ -637,7 +673,8 @@ def _names_in_blame_context(scan: ScanText) -> Iterable[tuple[int, int]]:
             if not words or not all(_looks_like_first_name(w.group()) for w in words):
                 continue
             start, end = name_start + words[0].start(), name_start + words[-1].end()
-            if _not_a_colleague(text, start, end, attributed, match.start()) or not _blames(scan, match):
+            relative = (match.groupdict().get("trigger") or "").lower() in ("that", "which")
+            if _not_a_colleague(text, start, end, attributed, match.start(), relative) or not _blames(scan, match):
                 continue
             yield start, end
 
@@ -654,12 +691,14 @@ def _bare(word: str) -> str:
     return _APOSTROPHE.split(word.lower(), maxsplit=1)[0]
 
 
-def _not_a_colleague(text: str, start: int, end: int, attributed: frozenset[str], wording_start: int) -> bool:
+def _not_a_colleague(
+    text: str, start: int, end: int, attributed: frozenset[str], wording_start: int, relative: bool = False
+) -> bool:
     """A capitalised word in blame wording that is not a colleague's first name: a thing after a determiner ("the
     Jenkins job"), a country or a people ("blame America"), a public figure after a title ("Mr. Bush"), the second
     word of a longer proper name ("the F.C.C. Grinch"), or the author of a quoted message ("Robert Elz wrote:")."""
-    if _preceded_by_determiner(text, start):
-        return True
+    if not relative and _preceded_by_determiner(text, start):
+        return True  # ("a filter that Anouk changed": "that" opens a clause about what Anouk did)
     words = [_bare(word) for word in text[start:end].split()]
     if any(word in PLACE_AND_PEOPLE_WORDS or word in _TITLES for word in words):
         return True
