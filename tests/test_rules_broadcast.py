@@ -243,6 +243,16 @@ def test_greeting_line_is_skipped_but_later_mentions_are_not() -> None:
 # ---- public-self-blame ----
 
 SELF_BLAME_FLAGGED = [
+    case("The tool was down for an hour after a settings change. That one's on me."),
+    case("I was careless with the region filter when I set up the report."),
+    case("The error is mine alone; nobody else touched that slide."),
+    case("I really let the team down here."),
+    case("I wasn't paying attention when I picked the recipients."),
+    case("100% on me - I ran the rotation script with the wrong scope."),
+    case("I totally botched the migration script's date filter."),
+    case("The blame for this sits\nwith me alone."),
+    case("The error happened from my side only, while re-running the export."),
+    case("I made a real mess of the distribution list this morning."),
     case("I totally forgot to update the price list before the launch."),
     case("I got the dates wrong in the invite."),
     case("Mea culpa, the draft went out instead of the final version."),
@@ -270,6 +280,9 @@ def test_public_self_blame_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SELF_BLAME_PASSES = [
+    case("The error happened on the vendor's side, and the export is fine now."),
+    case("I wasn't on call that night, so Dana's team handled the restore."),
+    case("Our team let the customers know within the hour."),
     case("The invite had the wrong dates; the corrected one is attached."),
     case("We take this seriously and are reviewing the release process."),
     case("The team is responsible for the follow-up."),

@@ -802,18 +802,39 @@ _SELF_BLAMES = AnchoredSet((
         r"|i\s+(?:(?:totally|completely|simply|just|clean|entirely)\s+)?(?:forgot|failed|neglected)\s+to\s+[a-z]+"
         r"|i\s+got\s+(?:the|my|our|your|a|an|this|that|it|these|those)\s+(?:[\w-]+\s+){0,3}?wrong(?!\w)"
         r"|i\s+(?:overlooked|caused|broke)(?!\w)"
+        # a failing of one's own: "I was careless", "I wasn't paying attention", "I let the team down"
+        r"|i(?:['’]m|\s+am|\s+was)\s+(?:\w+\s+)?(?:careless|sloppy|negligent|lazy|too\s+hasty|in\s+too\s+much\s+of\s+a\s+hurry)"
+        r"|i\s+(?:wasn['’]t|was\s+not)\s+(?:\w+\s+)?(?:paying\s+attention|careful|thinking|concentrating|focused)"
+        r"|i\s+(?:really\s+|totally\s+)?let\s+(?:the\s+team|you\s+all|everyone|you|all\s+of\s+you|the\s+company|us)\s+down"
+        r"|i\s+(?:really\s+|totally\s+|completely\s+)?(?:botched|bungled|fumbled|fluffed|mangled|butchered)"
     ), "i & responsibility|blame|fault|responsible|messed|screwed|fouled|mucked|dropped|blew|goofed|botched|fumbled|made|"
        "one|should|accidentally|mistakenly|carelessly|wrongly|inadvertently|forgot|failed|neglected|overlooked|caused|"
-       "broke|got", before=25, after=90, start=True),
+       "broke|got|careless|sloppy|negligent|lazy|hasty|hurry|paying|careful|thinking|concentrating|focused|let|"
+       "bungled|fluffed|mangled|butchered", before=25, after=90, start=True),
+    # "The error happened from my side only", "the slip was on my end"
+    anchored(_self_blame(
+        r"(?:error|mistake|fault|slip|problem|issue)\s+(?:happened|occurred|was|is|came)\s+(?:from|on|at)\s+my\s+"
+        r"(?:side|end|part)"
+    ), "error|mistake|fault|slip|problem|issue & side|end|part", before=5, after=60, start=True),
+    # "I made a real mess of the distribution list"
+    anchored(_self_blame(r"i\s+made\s+(?:a|such\s+a|quite\s+a)\s+(?:real\s+|total\s+|complete\s+|right\s+|proper\s+)?"
+                         r"(?:mess|hash|muddle|pig['’]s\s+ear)\s+of"), "i & made", before=5, after=60, start=True),
+    # "The error is mine alone", "the mistake was mine"
+    anchored(_self_blame(
+        r"the\s+(?:\w+\s+)?(?:error|mistake|fault|slip|oversight|blunder)\s+(?:is|was)\s+(?:all\s+|entirely\s+|completely\s+)?mine"
+    ), "the & mine", before=6, after=60, start=True),
     anchored(_self_blame(r"mea\s+culpa"), "mea & culpa", before=5, after=12, start=True),
     anchored(_self_blame(r"blame\s+(?:it\s+on\s+|this\s+on\s+)?me(?!\w)"), "blame & me", after=30, start=True),
-    anchored(_self_blame(r"the\s+blame\s+(?:is|lies|rests)\s+(?:\w+\s+)?(?:with\s+me|mine)"), "the & blame",
+    anchored(_self_blame(r"the\s+blame\s+(?:\w+\s+){0,3}?(?:is|lies|rests|sits|lay|sat)\s+(?:\w+\s+)?(?:with\s+me|mine)"), "the & blame",
     before=6, after=60,
              start=True),
     anchored(_self_blame(r"it\s+was\s+(?:me|i)\s+(?:who|that)"), "it & was", before=5, after=30, start=True),
     anchored(_self_blame(
-        r"(?:that|this|it)(?:['’]s|\s+is|\s+was|\s+one\s+is)\s+(?:all\s+|entirely\s+|totally\s+|fully\s+)?on\s+me(?!\w)"
+        r"(?:that|this|it)(?:['’]s|\s+is|\s+was|\s+one\s+is|\s+one['’]s|\s+one\s+was)\s+(?:all\s+|entirely\s+|totally\s+|"
+        r"fully\s+|100\s?%\s+)?on\s+me(?!\w)"
     ), "that|this|it & me", before=30, after=45, start=True),
+    anchored(_self_blame(r"(?:100\s?%|one\s+hundred\s+percent|entirely|completely|totally|all)\s+on\s+me(?!\w)"),
+             "entirely|completely|totally|all|100|hundred & me", before=12, after=30, start=True),
 ))
 _SELF_BLAME_MESSAGE = (
     "The sender takes the blame personally in a message to a whole group. A public notice works best when it sticks "
