@@ -631,6 +631,16 @@ THREE_OPTIONS = (
 )
 
 SINGLE_OPTION_FLAGGED = [
+    case("Approval needed: we want to switch the newsletter to another vendor from January."),
+    case("We'd like to borrow two people from the data team until the backlog is cleared."),
+    case("We're asking leadership to approve a freeze on all releases until January."),
+    case("Need a decision: buy the enterprise tier of the monitoring tool (14,000 EUR/yr)."),
+    case("Please allocate two days of the QA team's time next week to rebuild it."),
+    case("- Ask: approval for 6,000 EUR to have the vendor add a validation rule"),
+    case("Can the exec team approve hiring an agency to rewrite our templates?"),
+    case("Either we bring in a contractor for 15,000 EUR or we delay by two weeks. Please tell us which you prefer."),
+    case("To prevent a repeat, payroll needs more capacity. We recommend hiring one more specialist."),
+    case("We'll need to borrow 4 pickers from Depot South for the morning slot."),
     case("We'd like approval to buy a second backup appliance."),
     case("To fix this properly we need a dedicated DBA for six months."),
     case("Could we get budget for an external security audit?"),
@@ -659,6 +669,19 @@ def test_single_option_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SINGLE_OPTION_PASSES = [
+    case("We'll share costed options for preventing a repeat on Wednesday. No decision is needed today."),
+    case("The fix is covered by our existing contract, so no budget approval is required."),
+    case("We're not asking for people or money at this stage; options follow on Friday."),
+    case(
+        "We're asking for budget to avoid a repeat. The most expensive way is a managed service at 30,000 EUR a year, "
+        "with low risk. In the middle, a second relay at 8,000 EUR leaves a medium risk. The cheapest is a weekly "
+        "check at no cost, with a high risk. We recommend the second relay."
+    ),
+    case(
+        "We'd like approval for one of:\n- Spending caps with a paid tool (10,000 EUR/yr; risk low)\n"
+        "- Alerts plus a weekly review (1,500 EUR/yr; risk medium)\n- Alerts only (free; risk high)\n"
+        "We'd suggest the middle option."
+    ),
     case("Could we get a room for Thursday?"),
     case("We need more logs from the vendor before we can say more."),
     case("The plan is to rerun the export tonight."),

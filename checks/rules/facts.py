@@ -274,12 +274,15 @@ _RESOURCE = (
     r"(?:(?:\d+|one|two|three|four|five|six|ten)\s+)?(?:more|extra|additional|dedicated)\s+"
     r"(?:people|persons?|staff|time|weeks|days|months|sprints?|hands|capacity|engineers?|developers?)|"
     r"(?:\d+|two|three|four|five|six|ten)\s+(?:people|persons|staff|engineers|developers)|"
+    # people by what they do: "4 pickers", "two nurses", "three translators"
+    r"(?:\d+|two|three|four|five|six|ten)\s+(?:more\s+|extra\s+)?[a-z]+(?:ers|ors|ists|ants|ents|ians|nurses|hands)\b|"
+    r"(?:\d+|one|two|three|four|five|six|ten|a\s+few)\s+(?:days|weeks|sprints|months)\s+of\b|"
     r"another\s+(?:sprint|week|month|engineer|developer|person)|licen[cs]es?|servers?|hardware|"
     r"[$€£]\s?\d[\d,.]*\s?[kKmM]?|\d[\d,.]*\s?(?:[kKmM]\s?)?(?:usd|eur|gbp|dollars|euros|pounds)|\d[\d,.]*\s?[kK](?!\w))"
 )
 _GAP = (
     r"(?:\s+(?:to\s+(?:hire|add|buy|get|purchase|recruit|bring\s+in|fund|secure|increase|expand|allocate|contract|"
-    r"onboard|spend)|(?!to\b|that\b|it\b|everyone\b|all\b|you\b|them\b|us\b)[\w$€£.,%'’-]+)){0,6}?\s+"
+    r"onboard|spend|borrow|loan|reassign|second|use|have)|(?!to\b|that\b|it\b|everyone\b|all\b|you\b|them\b|us\b)[\w$€£.,%'’-]+)){0,6}?\s+"
 )
 _REQUEST_VERB = (
     r"(?:\s+(?:will|would|urgently|really|also|therefore|now|still|definitely))?\s*"
@@ -304,7 +307,8 @@ _REQUESTS = AnchoredSet((
              after=240, start=True),
     anchored(_request(r"(?:the|our)\s+team" + _REQUEST_VERB + _GAP + _RESOURCE),
              f"the|our & team & {_REQUEST_VERB_WORDS}", before=6, after=240, start=True),
-    anchored(_request(r"(?:requesting|request\s+for|asking\s+for|seeking|looking\s+for)" + _GAP + _RESOURCE),
+    anchored(_request(r"(?<!\bnot\s+)(?<!n['’]t\s+)(?:requesting|request\s+for|asking\s+for|seeking|looking\s+for)"
+                      + _GAP + _RESOURCE),
              "requesting|request|asking|seeking|looking", after=220, start=True),
     anchored(_request(
         r"(?:please|(?:could|can|would)\s+you(?:\s+please)?)\s+(?:approve|sign[\s-]?off(?:\s+on)?|fund|authori[sz]e)"
@@ -319,6 +323,33 @@ _REQUESTS = AnchoredSet((
        "approval|sign|signoff|go|green|buy", after=70, start=True),
     anchored(_request(r"(?:can|could|may)\s+(?:we|i)\s+(?:please\s+)?(?:get|have|hire|add|buy)" + _GAP + _RESOURCE),
              "can|could|may & get|have|hire|add|buy", after=240, start=True),
+    # A team or function that needs more of something: "payroll needs more capacity".
+    anchored(_request(
+        r"(?:team|department|office|desk|payroll|support|finance|depot|unit|group|ward|clinic|studio|newsroom)\s+"
+        r"(?:will\s+|urgently\s+|now\s+)?(?:needs?|requires?)" + _GAP + _RESOURCE
+    ), "team|department|office|desk|payroll|support|finance|depot|unit|group|ward|clinic|studio|newsroom & need|needs|"
+       "require|requires", after=240, start=True),
+    # A decision asked for outright: "Approval needed:", "Need a decision:", "Ask: approval for 6,000 EUR".
+    anchored(_request(
+        # (not "no decision is needed today", "no budget approval is required")
+        r"(?<!\b(?:no|not)\s+(?:[\w-]+\s+)?)(?:approval|sign[\s-]?off|decision|budget|go[\s-]ahead)\s+(?:is\s+)?"
+        r"(?:needed|required|requested)"
+        r"|(?:need|needs|needed|require|requires)\s+a\s+(?:decision|yes(?:\s+or\s+|/)no)"
+        r"|(?<=^|\n)[ \t]*(?:[-*\u2022][ \t]*)?(?:the\s+|our\s+|my\s+)?ask\s*:"
+    ), "approval|sign|signoff|decision|budget|go|need|needs|needed|require|requires|ask", after=60, start=True),
+    # "We're asking leadership to approve a freeze", "Can the exec team approve hiring an agency?"
+    anchored(_request(
+        r"(?:asking|ask|asked|request(?:ing)?)\s+(?:[\w-]+\s+){0,3}?to\s+(?:approve|sign\s+off(?:\s+on)?|fund|authori[sz]e)"
+        r"|(?:can|could|would|will)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:approve|sign\s+off\s+on|fund|authori[sz]e)\s+"
+        r"(?:hiring|buying|adding|the\s+(?:budget|purchase|hire|spend)|a\s+|an\s+|\d|[$€£])"
+        r"|please\s+(?:allocate|assign|lend|release|free\s+up|provide)" + _GAP + _RESOURCE
+    ), "asking|ask|asked|request|requesting|can|could|would|will|please & approve|sign|fund|authorise|authorize|"
+       "allocate|assign|lend|release|free|provide", after=240, start=True),
+    # Two or more courses put to the reader: "Please tell us which you prefer."
+    anchored(_request(
+        r"(?:tell\s+(?:us|me)|let\s+(?:us|me)\s+know|decide|choose|pick)\s+which\s+(?:one\s+|option\s+)?(?:you\s+)?"
+        r"(?:prefer|choose|pick|approve|want|go\s+with|to\s+go\s+with|would\s+(?:fund|approve|back))"
+    ), "tell|let|decide|choose|pick & which", after=60, start=True),
     # "The proposal is to move to the enterprise tier at 30k per year": a single plan with a price or people in it.
     anchored(_request(
         r"(?:the|our|my)\s+(?:proposal|plan|recommendation|ask|request|suggestion)\s+(?:is|would\s+be)\s+to"
@@ -339,10 +370,19 @@ _COST_TIER = regex.compile(
     regex.IGNORECASE,
 )
 _LIST_ITEM = regex.compile(r"(?m)^[ \t]{0,8}(?:[-*•]|\(?\d{1,2}[.)]|\(?[a-dA-D][.)])[ \t]+(?P<item>[^\n]{1,400})")
-_COSTED = regex.compile(r"(?i)(?<!\w)(?:cost|costs|price|budget|effort|risk|[$€£]|\d+\s?[kKmM]\b|weeks?|days?|months?|fte)")
+_COSTED = regex.compile(
+    r"(?i)(?<!\w)(?:cost|costs|price|budget|effort|risk|[$€£]|\d+\s?[kKmM]\b|weeks?|days?|months?|fte|"
+    r"\d[\d,.]*\s?(?:eur|usd|gbp|chf|euros?|dollars?|pounds?)\b|free\b)"
+)
+# Options told in prose by their price: "the most expensive is ...", "in the middle, ...", "the cheapest ...".
+_PROSE_TIER = regex.compile(
+    r"(?<!\w)(?P<tier>most\s+expensive|priciest|costliest|cheapest|least\s+expensive|most\s+affordable|"
+    r"in\s+the\s+middle|middle\s+(?:option|ground|one|choice)|mid-?range|mid-?priced)(?!\w)",
+    regex.IGNORECASE,
+)
 _RISK = regex.compile(r"(?<!\w)(?:risks?|risky|riskier|riskiest|downsides?|trade-?offs?)(?!\w)", regex.IGNORECASE)
 _RECOMMENDATION = regex.compile(
-    r"(?<!\w)(?:(?:we|i)\s+(?:would\s+|strongly\s+|therefore\s+)?(?:recommend|suggest|propose|prefer|favou?r|advise)"
+    r"(?<!\w)(?:(?:we|i)(?:['’]d|\s+would)?\s+(?:strongly\s+|therefore\s+)?(?:recommend|suggest|propose|prefer|favou?r|advise)"
     r"|recommend(?:ed|ation|s)?|our\s+(?:preference|pick|choice)|my\s+(?:preference|pick|choice)|prefer(?:red|able)"
     r"|best\s+option|(?:we|i)['’]d\s+(?:go|opt)\s+(?:with|for)|(?:we|i)\s+(?:would\s+)?(?:go|opt)\s+(?:with|for)"
     r"|makes\s+the\s+most\s+sense)(?!\w)",
@@ -361,6 +401,12 @@ _COST_TIERS = anchored(
     after=50,
     start=True,
 )
+_PROSE_TIERS = anchored(
+    _PROSE_TIER, "most|priciest|costliest|cheapest|least|in|middle|midrange|mid|range|midpriced|priced", after=30,
+    start=True,
+)
+_PROSE_TIER_KINDS = {"most expensive": "high", "priciest": "high", "costliest": "high", "cheapest": "low",
+                     "least expensive": "low", "most affordable": "low"}
 _RISKS = anchored(
     _RISK, "risk|risks|risky|riskier|riskiest|downside|downsides|tradeoff|tradeoffs|trade", after=20, start=True
 )
@@ -413,6 +459,8 @@ def _count_options(scan: ScanText, low: int, high: int) -> int:
     ordinals = {m.group("label").lower() for m in _within(scan, _ORDINAL_OPTIONS, low, high)}
     tiers = {_TIERS.get(m.group("tier").lower()[:5], _TIERS.get(m.group("tier").lower()[:3], ""))
              for m in _within(scan, _COST_TIERS, low, high)} - {""}
+    tiers |= {_PROSE_TIER_KINDS.get(" ".join(m.group("tier").lower().split()), "medium")
+              for m in _within(scan, _PROSE_TIERS, low, high)}
     costed_items = sum(1 for m in _list_items(scan, low, high) if _COSTED.search(m.group("item")))
     return max(len(labels), len(ordinals), len(tiers), costed_items)
 
