@@ -335,7 +335,7 @@ _REQUESTS = AnchoredSet((
         r"(?<!\b(?:no|not)\s+(?:[\w-]+\s+)?)(?:approval|sign[\s-]?off|decision|budget|go[\s-]ahead)\s+(?:is\s+)?"
         r"(?:needed|required|requested)"
         r"|(?:need|needs|needed|require|requires)\s+a\s+(?:decision|yes(?:\s+or\s+|/)no)"
-        r"|(?<=^|\n)[ \t]*(?:[-*\u2022][ \t]*)?(?:the\s+|our\s+|my\s+)?ask\s*:"
+        r"|(?<=(?:^|\n)[ \t]*(?:[-*\u2022][ \t]*)?(?:(?:the|our|my)\s+)?)ask\s*:"
     ), "approval|sign|signoff|decision|budget|go|need|needs|needed|require|requires|ask", after=60, start=True),
     # "We're asking leadership to approve a freeze", "Can the exec team approve hiring an agency?"
     anchored(_request(
