@@ -538,6 +538,12 @@ def test_late_update_points_at_the_time_words() -> None:
 # ---- speculation ----
 
 SPECULATION_FLAGGED = [
+    case("My hunch is that the new reporting query is locking the tables."),
+    case("I bet we'll see complaints about this for weeks."),
+    case("I'd imagine the nightly sync overwrote the folder settings."),
+    case("My gut says it's the proration change we made in October."),
+    case("It seems the two lists got merged somehow during the import."),
+    case("I suppose the reason is the update of the server from yesterday."),
     case("The load balancer might have dropped the sessions."),
     case("It's possible the sync overwrote the newer records."),
     case("The backup probably failed overnight."),
@@ -571,6 +577,13 @@ def test_speculation_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SPECULATION_PASSES = [
+    case("Every expense claim must have a receipt attached, and the check treated PDFs as missing."),
+    case("The disaster recovery test sent its alerts to all staff."),
+    case("Our report on the flood disaster gave the wrong number of households."),
+    case("Everyone who answered Maybe to the invite was dropped from the list."),
+    case('The survey showed the question "How likely are you to recommend us?" twice.'),
+    case("The chaos engineering experiment ran against production for 4 minutes."),
+    case("We don't know yet why the storage cluster filled up overnight; cause by 12:00 tomorrow."),
     case("You may have received the newsletter twice."),
     case("It is possible to restore individual files from the backup."),
     case("The issue is fixed."),
