@@ -91,6 +91,9 @@ _ATOM_PARTS: tuple[tuple[str, str], ...] = (
     ("dot", rf"""
         (?P<dot_d>\d{{1,2}})\.(?P<dot_m>\d{{1,2}})\.(?P<dot_y>\d{{4}}(?![\d.]))?
     """),
+    ("slash", rf"""
+        (?P<sl_a>\d{{1,2}})/(?P<sl_b>\d{{1,2}})(?:/(?P<sl_y>\d{{4}}|\d{{2}}))?(?![\d/])
+    """),
     ("ord", rf"""
         the\s{{1,3}}(?P<ord_d>\d{{1,2}})(?:st|nd|rd|th)
     """),
@@ -108,6 +111,7 @@ _ATOM_PARTS: tuple[tuple[str, str], ...] = (
     """),
     ("dur", rf"""
         (?P<dur_pre>within|in|after|inside\s{{1,3}}of|(?:over|during)\s{{1,3}}the)\s{{1,3}}(?:the\s{{1,3}})?(?:next\s{{1,3}}|coming\s{{1,3}})?
+            (?:(?:about|around|roughly|approximately|approx\.?|some|maybe|perhaps|another)\s{{1,3}})?
             (?:(?P<dur_day_or_two>an?\s{{1,3}}(?P<dur_single>hour|day|week)\s{{1,3}}or\s{{1,3}}two)
               |(?P<dur_the>(?<=within\s{{1,3}}the\s{{1,3}})(?:hour|day|week|fortnight))
               |(?P<dur_n>{_NUMBER})(?:\s{{0,3}}(?:or|to|-|–)\s{{0,3}}(?P<dur_hi>{_NUMBER}))?\s{{0,3}}(?P<dur_unit>{_UNIT}))
@@ -142,7 +146,7 @@ _ATOM = _atom_pattern(_ATOM_PARTS)
 # Trying the whole alternation costs a few microseconds at every position, so atoms are only tried where a word
 # starts that can begin one, and only with the kinds that word can begin. A word that starts with a digit can
 # begin these kinds:
-_DIGIT_KINDS = frozenset({"iso", "dm", "dot", "later", "clock"})
+_DIGIT_KINDS = frozenset({"iso", "dm", "dot", "slash", "later", "clock"})
 # ... and these words (lower case) begin the kinds listed.
 _NUMBER_WORDS_STARTING = (
     "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty"
@@ -181,7 +185,7 @@ def _kinds_pattern(kinds: frozenset[str]) -> regex.Pattern[str]:
 # What may stand between two atoms that describe one moment ("Thursday at noon", "noon on 24 November").
 _JOINER = regex.compile(r"[\s,]*(?:(?:at|on|by|around|about|from|before|the|of)[\s,]+){0,3}", regex.IGNORECASE)
 
-_DATE_KINDS = frozenset({"iso", "dm", "md", "mon", "dot", "ord", "wd", "rel"})
+_DATE_KINDS = frozenset({"iso", "dm", "md", "mon", "dot", "slash", "ord", "wd", "rel"})
 # A month named on its own is a date only after a word that places something in time ("in December", "by March");
 # "May I ask" or "March on" are not. A position inside it ("early December", "end of March") is enough by itself.
 _BEFORE_MONTH = regex.compile(
@@ -343,6 +347,16 @@ def _atom_date(atom: _Atom, now: datetime, clock: time | None) -> date | None:
             return None
         year = g["dot_y"]
         return _safe_date(int(year), month, day_number) if year else _date_without_year(month, day_number, today)
+    if atom.kind == "slash":
+        # Day first, as the team's Europe-first defaults read it, unless that cannot be a date: 11/30.
+        first, second = int(g["sl_a"] or 0), int(g["sl_b"] or 0)
+        day_number, month = (second, first) if second > 12 >= first else (first, second)
+        if not 1 <= month <= 12:
+            return None
+        year_text = g["sl_y"]
+        if year_text:
+            return _safe_date(int(year_text) + (2000 if len(year_text) == 2 else 0), month, day_number)
+        return _date_without_year(month, day_number, today)
     if atom.kind == "ord":
         day_number = int(g["ord_d"] or 0)
         candidate = _safe_date(today.year, today.month, day_number)
@@ -533,7 +547,8 @@ def _atoms(text: str, starts: Iterable[tuple[int, str]] | None = None) -> list[_
 
 
 _KIND_GROUP = {
-    "iso": "iso", "dm": "dm_d", "md": "md_m", "mon": "mon", "dot": "dot_d", "ord": "ord_d", "wd": "wd", "rel": "rel",
+    "iso": "iso", "dm": "dm_d", "md": "md_m", "mon": "mon", "dot": "dot_d", "slash": "sl_a", "ord": "ord_d", "wd": "wd",
+    "rel": "rel",
     "per": "per_unit", "dur": "dur_pre", "later": "later_n", "clock": "clock", "tod": "tod",
 }
 

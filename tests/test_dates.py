@@ -24,6 +24,11 @@ def at(day: int, hour: int = 17, minute: int = 0, month: int = 11, year: int = 2
 
 
 RESOLVES = [
+    ("in about two hours", datetime(2026, 11, 16, 12, 0, tzinfo=BERLIN)),
+    ("in roughly ten days", datetime(2026, 11, 26, 10, 0, tzinfo=BERLIN)),
+    ("by 30/11", datetime(2026, 11, 30, 17, 0, tzinfo=BERLIN)),
+    ("by 11/30/2026", datetime(2026, 11, 30, 17, 0, tzinfo=BERLIN)),
+    ("on 24/11/26 at 10:00", datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)),
     ("by Thursday noon", at(19, 12)),
     ("Thursday", at(19)),
     ("on thursday", at(19)),
