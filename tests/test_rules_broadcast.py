@@ -304,6 +304,10 @@ def test_public_self_blame_passes(text: str, options: dict[str, Any]) -> None:
 # ---- same-day-solution ----
 
 SAME_DAY_FLAGGED = [
+    case("Good news: we have already the fix. The corrected letters go out this afternoon."),
+    case("The solution we found is a second check of every print proof before printing."),
+    case("The cause is the key check added in 2.1.4, and the fix (a\nrollback of the patch) is already live."),
+    case("Recommended fix for the rating mix-up: the upload script refuses to publish a mismatch."),
     case("The staging database was wiped. We have already restored the backup."),
     case("The export sent duplicate rows. We will add a confirmation prompt to the script."),
     case("We’re adding an extra review step before every pricing change."),
@@ -355,6 +359,7 @@ def test_same_day_solution_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SAME_DAY_PASSES = [
+    case("This is unrelated to last week's fix. We'll share a recommended solution for it on Thursday by 10:00."),
     case("The job was stopped at 10:02 and no further emails went out."),
     case("We will add you to the incident channel."),
     case("We will set up a call for Wednesday to go through the options."),
@@ -429,6 +434,8 @@ def test_no_update_time_flags(text: str, options: dict[str, Any]) -> None:
 
 
 NO_UPDATE_PASSES = [
+    case("You will have a full account of who opened which file within 24 hours."),
+    case("I send you an update on 17.11. before noon."),
     # a promise made with a verb rather than an update noun
     case("Some invoices went out twice. We'll have a full picture by Wednesday."),
     case("Some invoices went out twice. I will confirm the numbers on Tuesday."),

@@ -45,7 +45,8 @@ _UPDATE_WORDS = regex.compile(
     r"keep\s+you\s+(?:posted|informed|updated)|follow(?:[\s-]?up|s)|write\s+(?:to\s+you\s+)?again|status|summary|"
     r"plan|circle\s+back|check\s+in|report\s+back|touch\s+base|(?:share|tell\s+you|say|send|have)\s+more|"
     r"more\s+to\s+follow|(?:will|shall)\s+follow|come\s+back|write[\s-]?ups?|options|"
-    r"recommendation|assessment|investigation|outcome|results?)(?!\w)",
+    r"recommendation|assessment|investigation|outcome|results?|"
+    r"(?:full|complete|detailed|clear)\s+(?:account|picture|overview|breakdown|timeline))(?!\w)",
     regex.IGNORECASE,
 )
 # Promises with no time in them.
@@ -60,7 +61,9 @@ _VAGUE_KEYWORDS = ("soon", "shortly", "asap", "course", "more", "keep", "point",
 _FUTURE_CUE = regex.compile(
     r"(?:['’]ll|(?<!\w)(?:will|shall|going\s+to|expect\w*|plan\w*|aim\w*|intend\w*|promise\w*|next|by|within|until|"
     r"before|no\s+later\s+than|follow\w*|to\s+come|coming|upcoming|scheduled|due|latest|tomorrow|later|expected|"
-    r"should\s+(?:have|be)|hope\s+to))(?!\w)",
+    r"should\s+(?:have|be)|hope\s+to|"
+    # the present for the future, as many write it: "I send you an update on 17.11."
+    r"(?:I|we)\s+(?:send|inform|update|write\s+to|report\s+to|come\s+back\s+to|contact)\s+you))(?!\w)",
     regex.IGNORECASE,
 )
 
@@ -112,8 +115,10 @@ _SOLUTIONS = AnchoredSet((
         r"(?:(?:fix|solution|remedy|workaround)\s+(?:is|was|will\s+be|would\s+be)|plan\s+(?:is|will\s+be)\s+to)(?!\w)"
     ), "the|our|my|a & fix|solution|remedy|workaround|plan", before=30, after=70, start=True),
     anchored(_solution(
-        r"(?:fix|solution|workaround|remedy|recommendation|proposal|proposed\s+fix|recommended\s+fix|resolution)\s*:"
-    ), "fix|solution|workaround|remedy|recommendation|proposal|proposed|recommended|resolution", after=40, start=True),
+        r"(?:fix|solution|workaround|remedy|recommendation|proposal|proposed\s+fix|recommended\s+fix|resolution|"
+        r"suggested\s+fix)(?:\s+for\s+[^:\n.\d]{1,60})?\s*:(?!\d)"
+    ), "fix|solution|workaround|remedy|recommendation|proposal|proposed|recommended|resolution|suggested", after=90,
+        start=True),
     anchored(_solution(
         r"(?:we|i)(?:['’]ve|\s+have)?\s+(?:already\s+|now\s+|just\s+)?(?:fixed|patched|solved|corrected)(?!\w)"
         r"|(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+intend\s+to|\s+want\s+to)\s+"
@@ -166,6 +171,7 @@ _SOLUTIONS = AnchoredSet((
     # is already live".
     anchored(_solution(
         r"(?:the|a|our)\s+(?:[\w-]+\s+)?(?:fix|hotfix|patch|correction|corrected\s+[\w-]+(?:\s+[\w-]+)?)"
+        r"(?:\s*\([^()\n]{0,80}(?:\n[^()\n]{0,80})?\))?"
         r"(?:\s+(?:for|to)\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+){0,2})?\s+(?:is|are|has\s+been|have\s+been|was|went)\s+"
         r"(?:now\s+|already\s+|also\s+)?(?:in|live|out|deployed|in\s+place|applied|released|rolled\s+out|merged|"
         r"available|done)(?!\w)"
@@ -178,10 +184,13 @@ _SOLUTIONS = AnchoredSet((
     anchored(_solution(r"solved\s*[.!]"), "solved", after=12, start=True),
     # The remedy presented: "the remedy we propose is", "here's what we're going to do about it".
     anchored(_solution(
-        r"(?:remedy|solution|fix)\s+(?:that\s+)?(?:we|i)\s+(?:propose|recommend|suggest|chose|picked)(?!\w)"
+        r"(?:remedy|solution|fix)\s+(?:that\s+)?(?:we|i)\s+(?:propose|recommend|suggest|chose|picked|found|came\s+up\s+with|"
+        r"settled\s+on|agreed(?:\s+on)?)(?!\w)"
+        r"|(?:we|i)\s+(?:have|['’]ve)\s+(?:already\s+|now\s+)?(?:the|a)\s+(?:fix|solution|remedy)(?!\w)"
         r"|here(?:['’]s|\s+is)\s+what\s+(?:we|i)(?:['’]re|\s+are|['’]ll|\s+will|['’]m|\s+am)?\s+(?:going\s+to\s+)?"
         r"(?:do|doing|change|changing)(?!\w)"
-    ), "remedy|solution|fix|here & propose|recommend|suggest|chose|picked|what", before=20, after=60, start=True),
+    ), "remedy|solution|fix|here|we|i & propose|recommend|suggest|chose|picked|what|found|came|settled|agreed|have|ve",
+        before=20, after=60, start=True),
 ))
 _UPDATE_NOUNS = (
     "update|updates|updated|recommend|recommends|recommended|recommending|recommendation|recommendations|fix|fixes|"
@@ -193,9 +202,10 @@ _UPDATE_NOUNS = (
 # 16 characters ("let you know", "in touch"), so it is only tried where such a pair occurs.
 _UPDATE_WORDINGS = anchored(
     _UPDATE_WORDS,
-    f"{_UPDATE_NOUNS}|next|root|post|hear|get|back|let|know|in|keep|follow|write|circle|check|touch|share|tell|say|"
+    f"{_UPDATE_NOUNS}|full|complete|detailed|clear|next|root|post|hear|get|back|let|know|in|keep|follow|write|circle|"
+    "check|touch|share|tell|say|"
     f"send|have|more|will|shall|come & {_UPDATE_NOUNS}|steps|step|cause|mortem|from|back|you|know|more|touch|base|"
-    "posted|informed|updated|up|ups|again|in|follow",
+    "posted|informed|updated|up|ups|again|in|follow|account|picture|overview|breakdown|timeline",
     before=16,
     after=50,
     start=True,
