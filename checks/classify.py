@@ -9,7 +9,7 @@ import itertools
 import re
 import time
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 import regex
 
@@ -704,7 +704,10 @@ def funnel(raw: bytes, settings: ClassifierSettings) -> FunnelResult:
         return _STAGE_3  # a MIME tree the quick split does not reproduce, or too much to read inline
     if not body.is_html and not _unquoted_anchor(body.part_text.encode("utf-8", "surrogatepass").lower()):
         return FunnelResult(2, body)  # the chosen plain part has anchors only on '>' lines (or none): nothing to detect
-    verdict = detect_language(body.new_text(), STAGE2_TIME_BUDGET)
+    # The same fields classify() reads (the first of each name, as the parsed headers keep it).
+    first_values = ((name, next(_header_values(raw, lowered, header_end, name), None)) for name in _DISCUSSION_NAMES)
+    discussion = any(value is not None and _discussion_value(name, value) for name, value in first_values)
+    verdict = detect_language(body.new_text(), STAGE2_TIME_BUDGET, discussion)
     return FunnelResult(3 if verdict.oops or verdict.truncated else 2, body, verdict)
 
 
@@ -733,11 +736,14 @@ def might_be_oops(raw: bytes, settings: ClassifierSettings) -> bool:
 #     deadlines, people offended or inconvenienced;
 #   - housekeeping: a typo, a link, an attachment, a graph, the wording of one's own post, a reply
 #     meant for another thread, a confusing sentence.
-# A statement counts unless its own sentence is housekeeping and no impact word is near: fixing
-# a slip in one's own post harms nobody and is not what the rules are for. A marker counts only
-# with impact words (or a counted statement) near it. Social courtesies ("sorry for the late
-# reply", "sorry if this is a silly question") and prospective notices ("apologies for any
-# inconvenience this may cause") are not apologies for a mistake at all.
+# A statement counts, except on a discussion list (List-Id, Precedence: list) when its own sentence
+# is housekeeping and no impact word is near: list members tidy up their posts all day, and that
+# is not what the rules are for. In direct mail and team notices the same slip is owned like any
+# other. A marker counts with impact words, a counted statement, or words saying what went wrong
+# ("instead of", "wrong", "took so long") near it. The shapes of a non-apology ("sorry if", "sorry
+# you feel") always count. Social courtesies ("sorry for the late reply", "sorry if this is a silly
+# question") and prospective notices ("apologies for any inconvenience this may cause") are not
+# apologies for a mistake at all.
 #
 # Cost: the text is scanned once with the anchor automaton the prefilter uses; each pattern
 # family runs only in a window around its own anchors, so ordinary text costs a few
@@ -1154,7 +1160,8 @@ _FAMILIES: tuple[_Family, ...] = (
             _I,
         ),
     ),
-    # Owning a wrong step without an apology word; a slip in one's own post is still housekeeping (see _weigh).
+    # Owning a wrong step without an apology word; on a discussion list a slip in one's own post is housekeeping
+    # (see _weigh).
     _family(
         "admission", "should overlook failed missed",
         r"\b(?:I|we)\s+(?:really\s+|definitely\s+|clearly\s+|obviously\s+|honestly\s+|certainly\s+)?"
@@ -1693,8 +1700,9 @@ _NON_APOLOGY_FORM = regex.compile(
 )
 
 
-def _owned_trouble(text: str, start: int, end: int, marker: _Hit) -> bool:
-    """Words between start and end saying something went wrong, in a sentence that is not housekeeping.
+def _owned_trouble(text: str, start: int, end: int, marker: _Hit, discussion: bool) -> bool:
+    """Words between start and end saying something went wrong, in a sentence that is not housekeeping (on a
+    discussion list; see _weigh).
 
     "I gave you write access instead of read-only. Sorry!" is owning a slip; "Sorry, I attached the wrong
     graph" on a discussion list is tidying up one's own post (see _HOUSEKEEPING).
@@ -1702,14 +1710,17 @@ def _owned_trouble(text: str, start: int, end: int, marker: _Hit) -> bool:
     for match in _TROUBLE.finditer(text, start, end, timeout=MATCH_TIMEOUT):
         if match.start() < marker.end and marker.start < match.end():
             continue  # "My mistake," is the marker itself, not what it is about
+        if not discussion:
+            return True
         sentence_start, sentence_end = _sentence_bounds(text, match.start(), match.end())
         if not _search(_HOUSEKEEPING, text, sentence_start, sentence_end):
             return True
     return False
 
 
-def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
-    """Which hits count: statements unless they are housekeeping, markers only with impact near them."""
+def _weigh(text: str, hits: list[_Hit], deadline: float, discussion: bool = True) -> LanguageVerdict:
+    """Which hits count: statements unless they are housekeeping on a discussion list, markers only with impact or
+    a stated slip near them."""
     counted: list[_Hit] = []
     demoted: list[_Hit] = []
     for hit in hits:
@@ -1725,9 +1736,10 @@ def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
             # "My mistake." or "I won't repeat my error!" is about what was just said.
             paragraph = text.rfind("\n\n", max(0, sentence_start - _SHORT_LOOKBACK), sentence_start)
             sentence_start = paragraph + 2 if paragraph != -1 else max(0, sentence_start - _SHORT_LOOKBACK)
-        # An apology that says what it is for ("sorry for the wrong link") owns that slip, however small;
-        # a mistake statement about the form of one's own post is housekeeping unless someone was affected.
-        if _search(_HOUSEKEEPING, text, sentence_start, sentence_end):
+        # On a discussion list, a slip in the form of one's own post (a typo, a link, an attachment, a misread
+        # question) is housekeeping unless someone was affected: list members fix their posts all day. In direct
+        # mail or a team notice the same words are owning a mistake like any other.
+        if discussion and _search(_HOUSEKEEPING, text, sentence_start, sentence_end):
             context_start, context_end = _context_bounds(text, hit.start, hit.end)
             if not _search(_IMPACT, text, context_start, context_end):
                 if hit.apology:
@@ -1750,13 +1762,14 @@ def _weigh(text: str, hits: list[_Hit], deadline: float) -> LanguageVerdict:
             context_start = min(context_start, paragraph + 2 if paragraph != -1 else max(0, hit.start - _APOLOGY_REACH_BEFORE))
         near = any(context_start <= other.start < context_end for other in counted)
         if near or (not hit.hedged and (_search(_IMPACT, text, context_start, context_end)
-                                        or _owned_trouble(text, context_start, context_end, hit))):
+                                        or _owned_trouble(text, context_start, context_end, hit, discussion))):
             counted.append(hit)
     return LanguageVerdict(bool(counted), any(hit.apology for hit in counted))
 
 
-def detect_language(text: str, time_budget: float = _TIME_BUDGET) -> LanguageVerdict:
-    """Apology or mistake language in the sender's new words; social, housekeeping and unsupported ones excepted."""
+def detect_language(text: str, time_budget: float = _TIME_BUDGET, discussion: bool = True) -> LanguageVerdict:
+    """Apology or mistake language in the sender's new words; social, prospective and unsupported ones excepted,
+    and on a discussion list (`discussion`, see is_discussion) housekeeping too."""
     data = text.encode("utf-8", "surrogatepass").lower()
     scanned = list(itertools.islice(_scan(data), _MAX_ANCHORS + 1))
     # Curly apostrophes are common in mail; the patterns are written with straight ones (same length).
@@ -1773,7 +1786,7 @@ def detect_language(text: str, time_budget: float = _TIME_BUDGET) -> LanguageVer
     deadline = time.monotonic() + time_budget
     hits, stopped = _find_hits(text, hits_by_anchor, deadline)
     hits.extend(idiom_hits)
-    verdict = _weigh(text, hits, deadline + time_budget)
+    verdict = _weigh(text, hits, deadline + time_budget, discussion)
     return LanguageVerdict(verdict.oops, verdict.real_apology, truncated or stopped or verdict.truncated)
 
 
@@ -1830,6 +1843,21 @@ def _is_internal(recipients: list[str], parsed: ParsedMessage, settings: Classif
     return True
 
 
+# A discussion list: the headers list software adds, or a list/bulk precedence. Its members tidy up their own
+# posts ("sorry, wrong link") all the time; the detector treats such housekeeping as no oops there.
+_DISCUSSION_NAMES = ("list-id", "list-post", "mailing-list", "precedence")
+_DISCUSSION_PRECEDENCE = regex.compile(r"\s*(?:list|bulk|junk)\b", regex.IGNORECASE)
+
+
+def _discussion_value(name: str, value: str) -> bool:
+    return name != "precedence" or _DISCUSSION_PRECEDENCE.match(value) is not None
+
+
+def is_discussion(headers: Mapping[str, str]) -> bool:
+    """Whether a message went through a discussion list (List-Id, List-Post, Mailing-List, Precedence list/bulk)."""
+    return any(name in headers and _discussion_value(name, headers[name]) for name in _DISCUSSION_NAMES)
+
+
 def _is_follow_up(parsed: ParsedMessage) -> bool:
     if parsed.in_reply_to or parsed.references:
         return True
@@ -1846,7 +1874,8 @@ def oops_reason(
     that was cut short by its time budget is not reused.
     """
     if language is None or language.truncated:
-        language = detect_language(parsed.text) if parsed.text else LanguageVerdict(False, False)
+        language = (detect_language(parsed.text, discussion=is_discussion(parsed.headers)) if parsed.text
+                    else LanguageVerdict(False, False))
     for name in settings.tag_headers:
         value = parsed.headers.get(name.strip().lower())
         if value is not None and tag_value_is_set(value):

@@ -1166,6 +1166,11 @@ def list_discussion(rng: random.Random, fill: Fill) -> Mail:
         to = [rng.choice([ALL_STAFF, ENG_ALL])]
         headers = []
     sender = rng.choice(EVERYONE + CUSTOMERS[:3])
+    # A post names other people, not its own sender ("that reply was meant for Olu" from Olu himself reads as
+    # the sender naming himself in the thread); the third drawn name stands in, so no extra draw shifts the corpus.
+    for slot in ("a", "b"):
+        if values[slot] == sender.first:
+            values = {**values, slot: values["c"]}
     core = fmt(LIST_DISCUSSION[index], values)
     body = letter(rng, sender, to, core)
     if rng.random() < 0.35:
