@@ -131,6 +131,7 @@ _OUR_VERBS = (
     rb"entered|typed|picked|chose|selected|deployed|pushed|merged|released|scheduled|booked|assigned|labell?ed|named|"
     rb"invited|added|contained|was|were|been|got|out|told|promised"
 )
+_BY_US = _after(rb"SEPbySEP(?:me|us|our)(?![a-z])")  # "configured by our team"
 _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"sorry"),
     _Anchor(b"apolog"),
@@ -241,7 +242,22 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"failed", right_boundary=True, before=_before(rb"i|we|completely|totally|simply|just", 0)),
     _Anchor(b"missed", right_boundary=True, after=_after(
         rb"SEP(?:(?:the|your|our|a|my|an|its)SEP)?(?:" + _WORD + rb"SEP)?(?:deadline|cut|due|renewal|payment|filing|"
-        rb"submission|handover|hand|meeting|call|appointment|interview|1:1|one|session|catch)")),
+        rb"submission|handover|hand|meeting|call|appointment|interview|1:1|one|session|catch|date|bug|issue|"
+        rb"problem|error|regression|step|check)|SEPit(?![a-z])")),
+    # A change or step of ours that did the damage: "a firewall rule we pushed blocked traffic", "the migration I
+    # merged set the wrong default", "configured by our team", "which our team owns and did not renew".
+    _Anchor(b"pushed", right_boundary=True, before=_before(rb"we|i|team|me|us", 2), after=_BY_US),
+    _Anchor(b"deployed", right_boundary=True, before=_before(rb"we|i|team|me|us|by", 2), after=_BY_US),
+    _Anchor(b"merged", right_boundary=True, before=_before(rb"we|i|team|me|us", 2), after=_BY_US),
+    _Anchor(b"shipped", right_boundary=True, before=_before(rb"we|i|team|me|us", 2), after=_BY_US),
+    _Anchor(b"lowered", right_boundary=True, before=_before(rb"we|i|team", 2)),
+    _Anchor(b"configured", right_boundary=True, before=_before(rb"we|i|team|me|us", 2), after=_BY_US),
+    _Anchor(b"prepared", right_boundary=True, before=_before(rb"we|i|team", 2), after=_BY_US),
+    _Anchor(b"renew", before=_before(rb"not|t|never|forgot|failed", 2)),  # t: didn't
+    _Anchor(b"broke", right_boundary=True, before=_before(rb"we|i|team|release|change|update|deploy|migration|patch", 3)),
+    _Anchor(b"triggered", right_boundary=True, before=_before(rb"we|i", 1)),
+    _Anchor(b"misspoke", right_boundary=True),
+    _Anchor(b"misinform"),
     _Anchor(
         b"responsib",
         before=re.compile(
@@ -1055,7 +1071,38 @@ _FAMILIES: tuple[_Family, ...] = (
         "oversight", "oversight",
         r"\b(?:an|our|my)\s+(?:[\w-]+\s+)?oversight\s+(?:on\s+(?:our|my)\s+part|by\s+(?:us|me|our))\b",
         r"\boversight\s+on\s+(?:our|my)\s+part\b",
+        r"\b(?:by|through|due\s+to)\s+(?:an\s+)?oversight\b",
     ),
+    # Our own change or step did the damage, told as what happened. It counts only where the sentence or its
+    # neighbours say what went wrong (_OUTCOME): "a firewall rule we pushed for the VPN" alone is a plan.
+    _family(
+        "owned-change", "pushed deployed merged shipped lowered configured prepared renew broke triggered missed",
+        r"\b(?:change|rule|setting|settings|config|configuration|migration|script|release|update|deploy|deployment|patch|"
+        r"limit|job|filter|template|default|query|cron\s+job|commit|version|certificate|value|flag|mapping)\s+"
+        r"(?:that\s+|which\s+)?(?:I|we|our\s+(?:[\w-]+\s+)?team|the\s+team)\s+(?:had\s+|just\s+|accidentally\s+)?"
+        r"(?:made|pushed|deployed|shipped|merged|applied|ran|released|rolled\s+out|introduced|wrote|set|changed|lowered|"
+        r"raised|configured|prepared|added|removed|updated|enabled|disabled)\b",
+        r"\b(?:configured|deployed|prepared|set\s+up|pushed|made)\s+by\s+(?:me|us|our\s+(?:[\w-]+\s+)?team)\b",
+        r"\b(?:I|we|our\s+(?:[\w-]+\s+)?team)\s+(?:[\w']+\s+){0,3}?(?:did\s+not|didn't|failed\s+to|forgot\s+to|never)\s+"
+        r"(?:renew|restore|test|check|update|notice|catch|tell|inform|remove|disable|enable|back\s+up|rotate|verify|"
+        r"review)\b",
+        r"\b(?:I|we)\s+(?:think\s+(?:I|we)\s+)?(?:just\s+|accidentally\s+)?(?:broke|triggered|took\s+down|knocked\s+out)\s+"
+        r"(?:the|our|your|it|prod|production|staging|main|master|all|a|every)\b",
+        r"\b(?:I|we)\s+(?:completely\s+|totally\s+|just\s+)?missed\s+(?:it|the\s+(?:[\w-]+\s+)?(?:date|bug|issue|problem|"
+        r"error|regression|step|check))\b",
+        r"\b(?:the|our|yesterday's|today's|this\s+morning's|last\s+night's)\s+(?:[\w.-]+\s+){0,3}?"
+        r"(?:release|update|deploy|deployment|migration|patch|change)\s+(?:\([^)]{0,40}\)\s+)?(?:broke|wiped|deleted|"
+        r"took\s+down|corrupted|disabled)\b",
+        context=regex.compile(
+            r"\b(?:blocked|broke|broken|failed|failures?|fail|down|deleted|wiped|wrong|twice(?!\s+as)|duplicat\w*|delayed|stuck|"
+            r"exposed|unavailable|unreachable|could\s+not|couldn't|rejected|lost|missing|instead\s+of|without\s+testing|"
+            r"did\s+not|didn't|expired|outage|errors?|crash\w*|overwrote|overwritten|left\s+out|too\s+(?:high|low)|"
+            r"in\s+time|late|disappeared|shared\s+with|not\s+(?:recorded|sent|delivered|shown))\b",
+            _I,
+        ),
+    ),
+    _family("misspoke", "misspoke misinform",
+            r"\b(?:I|we)\s+(?:\w+\s+)?(?:misspoke|misinformed\s+(?:you|everyone|the\s+\w+))\b"),
     _family(
         "blame", "responsib blame fault mistake error",
         _FIRST_PERSON + r"\s+(?:[\w']+\s+){0,2}?(?:take|takes|taking|took|accept|accepts|accepting|accepted|assume|"

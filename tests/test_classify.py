@@ -725,6 +725,17 @@ INCIDENT_NOTICES = [
     "There was an outage of our e-mail service between 08:00 and 09:30 this morning.",
     "The mobile app went down at 6pm and stayed down until 7; 2,000 users were logged out.",
     "Heads-up: the shared drive was offline from 10:00 to 11:15 because our backup job locked it.",
+    # Our own change or step did the damage, with no apology word.
+    "The billing export ran twice because of a scheduling change our team deployed that morning.",
+    "A firewall rule we pushed for the new VPN blocked traffic to the load balancer.",
+    "A dashboard configured by our team was shared with the whole company instead of the finance group.",
+    "The cause was an expired certificate on the artifact store, which our team owns and did not renew in time.",
+    "The migration I merged yesterday set the wrong default, so the cleanup job deleted older logs.",
+    "The delay was caused by a queue limit we lowered during maintenance and did not restore afterwards.",
+    "hey, I think I broke the staging db - ran the seed script against it instead of my local one.",
+    "Yesterday's release broke push notifications on older phones. We missed it because our test devices are newer.",
+    "Three incidents were left out of the tally by oversight when we compiled the report.",
+    "In today's stand-up I said the freeze starts on Monday. I misspoke - it starts on Wednesday.",
 ]
 # Planned work, questions, someone else's outage relayed, and everyday uses of the same words.
 INCIDENT_LOOK_ALIKES = [
@@ -743,6 +754,11 @@ INCIDENT_LOOK_ALIKES = [
     "Our sales were down 5% on last quarter.",
     "Our numbers went down last quarter.",
     "The talk went down well with our customers.",
+    "The firewall rule we pushed last week now lets the VPN reach the new load balancer.",
+    "The change our team deployed on Monday made the export twice as fast.",
+    "We missed the start of the talk, so we watched the recording.",
+    "I triggered the nightly build by hand so you can test the new flag.",
+    "Our team merged the two reports into one dashboard, as agreed.",
 ]
 
 
