@@ -174,7 +174,8 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(
         b"error",
         before=_before(rb"in|my|our|human|clerical|some|several|made|make|making|mistakes|had|has|contained", 1),
-        after=_after(rb"s?SEP(?:on|in)SEP(?:my|our)SEP(?:part|side|end)|s?SEP(?:was|were|is)SEP(?:mine|ours)"),
+        after=_after(rb"s?SEP(?:on|in)SEP(?:my|our)SEP(?:part|side|end)|s?SEP(?:was|were|is)SEP(?:mine|ours)|"
+                     rb"s?SEP(?:were|was|have|has|had)SEP(?:beenSEP)?made(?![a-z])"),
     ),
     _Anchor(b"disregard"),
     _Anchor(b"ignore", before=_before(rb"please|pls|plz|kindly|can|may|should|just", 1)),
@@ -839,7 +840,8 @@ _SOCIAL_AFTER = regex.compile(
     r"|\s+if\s+I(?:'ve|\s+have)?\s+(?:misrepresented|misquoted|misunderstood|misread|mischaracteri[sz]ed|paraphrased|"
     r"oversimplified|left\s+(?:anyone|anything|someone|something)\s+out|missed\s+(?:anyone|anything|someone|something))\b"
     r"|\s+(?:voor\s+de\s+(?:late|trage)|für\s+die\s+späte|pour\s+le\s+retard)\b"
-    r"|\s+(?:for|about)\s+(?:the\s+|any\s+|all\s+the\s+|this\s+|my\s+)?(?:noise|spam|cross-?post(?:s|ing)?|"
+    r"|\s+(?:for|about)\s+(?:the\s+|any\s+|all\s+the\s+|this\s+|my\s+)?(?:noise(?!\s+(?:on|from|at|in|last|during|"
+    r"yesterday|this|overnight|outside|of|coming|made|upstairs|next|late|early))|spam|cross-?post(?:s|ing)?|"
     r"double[- ]?post(?:s|ing)?|duplicates?(?=\s*(?:[,.;:!)\u2014\u2013-]|$))|duplicate\s+(?:post|e-?mail|message|mail)s?|"
     r"re-?post(?:s|ing)?|"
     r"off[- ]topic|OT|newbie|n00b|noob|beginner|basic|dumb|stupid|silly|naive|simple|obvious|trivial)\b"
@@ -1400,7 +1402,8 @@ _APOLOGY_OBJECT = regex.compile(
     r"(?!" + _PRONOUN_OBJECT + r")"
     r"|^\s+(?:that\s+)?(?:I|we)(?:'ve|'d|'re|\s+have|\s+had)?\s+(?!" + _PRONOUN_OBJECT + r")[\w']"
     # "Sorry the repair took three weeks", "sorry your room was not ready": what went wrong for the reader.
-    r"|^\s+(?:that\s+)?(?:your|the|our|my)\s+(?:[\w'-]+\s+){0,4}?(?:didn't|did\s+not|wasn't|was\s+not|weren't|"
+    r"|^\s+(?:that\s+)?(?:your|the|our|my)\s+(?:[\w'-]+\s+){0,4}?(?:came\s+back|showed|sent|gave|charged|"
+    r"(?:was|were|got|has\s+been|have\s+been)\s+(?:\w+\s+)?[a-z]+(?:ed|en)|didn't|did\s+not|wasn't|was\s+not|weren't|"
     r"were\s+not|couldn't|could\s+not|hasn't|has\s+not|haven't|have\s+not|never|failed|broke|took|cut\s+out|"
     r"stopped|arrived|went\s+(?:wrong|missing|out)|got\s+(?:lost|stuck|missed)|was\s+(?:late|delayed|cancell?ed|lost|"
     r"wrong|missing|incomplete|damaged|broken)|were\s+(?:late|delayed|cancell?ed|lost|wrong|missing|damaged|broken))\b"
@@ -1483,6 +1486,8 @@ _HOUSEKEEPING = regex.compile(
 _TROUBLE = regex.compile(
     r"\b(?:wrong(?:ly)?|incorrect(?:ly)?|instead\s+of|by\s+mistake|mistaken(?:ly)?|my\s+mistake|in\s+error|"
     r"accidental(?:ly)?|by\s+accident|forgot|broke|broken|mistakes?|got\s+(?:lost|stuck|deleted|dropped)|went\s+missing|"
+    r"feel\s+(?:like\s+)?(?:such\s+)?(?:an?\s+)?(?:idiot|fool)|(?:I|we)(?:'m|\s+am|'re|\s+are)\s+(?:so\s+|really\s+)?"
+    r"(?:embarrassed|mortified)|fixed\s+(?:now|it|that|this)|(?:it's|it\s+is|that's|all)\s+fixed|"
     r"(?:got|was|were|been)\s+(?:messed|screwed|mixed)\s+up|(?:is|was|are|were|came|arrived|went\s+out)\s+"
     r"(?:\w+\s+)?(?:late|incomplete|missing|corrupted|lost|delayed|off)|took\s+(?:so|too|far\s+too)\s+long|fell\s+through|duplicate\s+(?:e-?mails?|messages?|charges?|"
     r"invoices?|orders?|payments?|notices?)|off\s+by|(?:I|we)(?:'ve|\s+have)?\s+(?:just\s+)?"
@@ -1742,7 +1747,18 @@ _NON_APOLOGY_FORM = regex.compile(
     r"|^\s*,?\s*if\s+(?:I|we|my|our|this|that|the|it|anyone|you|any)\b"
     r"|^[^.!?\n]{0,60}?\b(?:any|the)\s+(?:confusion|inconvenience|trouble|upset|frustration|distress|problems?|issues?)\s+"
     r"(?:this|that|it|which|we|I)\s+(?:may|might)\s+have\s+caused\b"
-    r"|^\s*[,;!.]*\s*but\s+(?:you|your\s+team)(?:'ll|\s+will|'d|\s+would|\s+need|\s+have\s+to|\s+must|\s+should)\b",
+    r"|^\s*[,;!.]*\s*but\s+(?:you|your\s+team)(?:'ll|\s+will|'d|\s+would|\s+need|\s+have\s+to|\s+must|\s+should)\b"
+    r"|^[\s,;!.]*however\b"
+    # "Sorry your laptop came back without the charger, but the intake form says ...": the apology taken back
+    r"|^\s+(?:that\s+)?(?:your|the)\s+[^.!?\n]{3,80}?,\s*but\s+(?:the|your|you|it|this|that|our|we|company)\b",
+    _I,
+)
+
+
+# "If we caused you any trouble, we apologise": the apology made conditional before it is even said.
+_NON_APOLOGY_BEFORE = regex.compile(
+    r"\bif\s+(?:I|we|my|our|this|that|anything|anyone|it)\b[^.!?\n]{0,80}[,;]\s*(?:then\s+)?(?:I|we)?"
+    r"(?:'re|\s+are|'m|\s+am)?\s*(?:(?:do|sincerely|truly|really|very|so)\s+)?\Z",
     _I,
 )
 
@@ -1771,7 +1787,8 @@ def _weigh(text: str, hits: list[_Hit], deadline: float, discussion: bool = True
     counted: list[_Hit] = []
     demoted: list[_Hit] = []
     for hit in hits:
-        if hit.apology and _search(_NON_APOLOGY_FORM, text[hit.end: hit.end + 160]):
+        if hit.apology and (_search(_NON_APOLOGY_FORM, text[hit.end: hit.end + 160])
+                            or _search(_NON_APOLOGY_BEFORE, text[max(0, hit.start - 120): hit.start])):
             counted.append(hit)  # "sorry if I stepped on your toes", "sorry you feel", "sorry, but you'll need to"
             continue
         if hit.marker:

@@ -32,6 +32,15 @@ SHOULD_FLAG = [
     "Apologies if the numbers I sent on Thursday were misleading; the final ones are attached.",
     "The tracking link in our last email was someone else's parcel. Sorry for any confusion this may have caused.",
     "The certificate has a typo in the hostname. Sorry, but you'll need to verify the domain again.",
+    "sorry!! however the ticket said Friday for the cutover, so that's when we did it.",
+    "About the scratch on the bumper: if we caused you any trouble, we apologise.",
+    "Sorry your laptop came back without the charger, but the intake form says to remove all accessories.",
+    "Errors were made in how your claim was handled, and the refund has now been approved.",
+    "sorry!! i feel like such an idiot, this week has been a mess. anyway the link is fixed",
+    "Sorry your seat was given away at the gate.",
+    "We're sorry the portal showed your application as rejected over the weekend.",
+    "We apologise for the noise on Friday night; the terrace events now end at 22:00.",
+    "Sorry about that! Fixed now.",
     # Thanks standing in for an apology.
     "Many thanks for your understanding regarding the incorrect invoice. A corrected copy is attached.",
     "Appreciate the patience while we unpicked the duplicate accounts we created for you.",
@@ -98,6 +107,7 @@ SHOULD_FLAG = [
 
 # Ordinary mail, social courtesies and quoted apologies: none of these is an oops.
 SHOULD_PASS = [
+    "Sorry for the noise, wrong list. Please ignore.",
     "Sorry, I can't make Thursday - could we move it to Friday morning?",
     "Thanks for thinking of me, but I'm not looking right now. Sorry I can't be more helpful!",
     "Our error page says 'Oops! Something went wrong.' and tells people nothing; here is new copy.",
