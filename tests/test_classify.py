@@ -41,6 +41,8 @@ SHOULD_FLAG = [
     "We're sorry the portal showed your application as rejected over the weekend.",
     "We apologise for the noise on Friday night; the terrace events now end at 22:00.",
     "Sorry about that! Fixed now.",
+    "Sorry about the duplicate emails this morning; our provider had a problem.",
+    "The translation is attached. I am sorry it arrives two days after the agreed date.",
     # Thanks standing in for an apology.
     "Many thanks for your understanding regarding the incorrect invoice. A corrected copy is attached.",
     "Appreciate the patience while we unpicked the duplicate accounts we created for you.",

@@ -141,6 +141,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             ("Apologies that the venue was cold. It was the coldest night of the year and the heating had been "
              "switched off by the building manager, so the hall never warmed up."),
             "Sorry I broke the sheet. I was on the train and the signal kept dropping.",
+            ("Sorry the translation came back with errors. The source text reached us two days late, and the "
+             "deadline you gave didn't leave any room for a second review."),
             "Apologies for resetting the wrong account. The ticket was vague, so honestly it was an easy mistake to make.",
             "Really sorry about the missed date on the mock-ups. To be fair, the brief changed twice last week.",
             "I'm sorry about the incorrect invoice. There have been teething problems since the billing change.",

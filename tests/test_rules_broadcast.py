@@ -304,6 +304,9 @@ def test_public_self_blame_passes(text: str, options: dict[str, Any]) -> None:
 # ---- same-day-solution ----
 
 SAME_DAY_FLAGGED = [
+    case("Writing from the New York office: we've worked out the fix for the status page mapping."),
+    case("The corrected Q4 headcount report is now on the shared drive, with contractors counted separately."),
+    case("The remedy we propose is to reissue the permits from a merged list; we will send it out on Monday."),
     case("Good news: we have already the fix. The corrected letters go out this afternoon."),
     case("The solution we found is a second check of every print proof before printing."),
     case("The cause is the key check added in 2.1.4, and the fix (a\nrollback of the patch) is already live."),
@@ -359,6 +362,8 @@ def test_same_day_solution_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SAME_DAY_PASSES = [
+    case("Our Solutions team is contacting the owners. We'll say by tomorrow 16:00 how we recommend handling it."),
+    case("Once we have a fix for the packing schedule we'll let you know; our recommendation is expected tomorrow."),
     case("This is unrelated to last week's fix. We'll share a recommended solution for it on Thursday by 10:00."),
     case("The job was stopped at 10:02 and no further emails went out."),
     case("We will add you to the incident channel."),

@@ -1277,7 +1277,9 @@ _CIRCUMSTANCE = rule_pattern(
     r"difficult|hot|cold|slow|chaotic|hectic|swamped|overwhelmed|ambiguous|unclear|confusing|late|delayed|new|old|"
     r"ill|sick|away|off|closed|stuck|down|out of stock|not ready|missing|retired|unavailable)|"
     r"(?:new|temporary|agency|junior) (?:staff|system|portal|software|tool|team|colleagues?|hires?|people)|"
-    r"(?:hottest|coldest|busiest|worst|wettest) (?:day|week|month|night|season|time))\b"
+    r"(?:hottest|coldest|busiest|worst|wettest) (?:day|week|month|night|season|time)|"
+    r"(?:didn't|did not) leave (?:any |much |enough )?(?:room|time)|(?:reached|got to|arrived with) (?:us|me) "
+    r"(?:\w+ ){0,3}?late)\b"
 )
 # Owning the mistake outright ("that was my mistake", "we should have tested it"): with that said, the story of
 # how it happened is an explanation the reader is owed, not an excuse.

@@ -123,13 +123,14 @@ _SOLUTIONS = AnchoredSet((
         r"(?:we|i)(?:['’]ve|\s+have)?\s+(?:already\s+|now\s+|just\s+)?(?:fixed|patched|solved|corrected)(?!\w)"
         r"|(?:we|i)(?:['’]ll|\s+will|\s+are\s+going\s+to|\s+plan\s+to|\s+intend\s+to|\s+want\s+to)\s+"
         r"(?:fix|solve|address|prevent|avoid)\s+(?:this|it|that|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:by|with)\s+[a-z]+ing(?!\w)"
-        r"|(?:we|i)\s+(?:strongly\s+|would\s+|therefore\s+)?(?:recommend|suggest|propose)(?!\w)"
+        r"|(?<!\b(?:how|what|which|whether|when)\s)(?:we|i)\s+(?:strongly\s+|would\s+|therefore\s+)?(?:recommend|suggest|propose)(?!\w)"
     ), "we|i & fixed|patched|solved|corrected|fix|solve|address|prevent|avoid|recommend|suggest|propose",
     before=30, after=110,
         start=True),
     anchored(_solution(r"(?:has|have)\s+(?:already\s+|now\s+)?been\s+(?:fixed|patched|solved|corrected)(?!\w)"),
              "has|have & fixed|patched|solved|corrected", before=20, after=45, start=True),
-    anchored(_solution(r"(?:our|my)\s+(?:recommendation|proposal|suggestion|plan)\s+(?:is|would\s+be)(?!\w)"),
+    anchored(_solution(r"(?:our|my)\s+(?:recommendation|proposal|suggestion|plan)\s+(?:is|would\s+be)(?!\w)"
+                       r"(?!\s+(?:expected|due|coming|scheduled|planned|on\s+its\s+way|still))"),
              "our|my & recommendation|proposal|suggestion|plan", before=8, after=45, start=True),
     anchored(_solution(r"here\s+is\s+(?:our|the|my)\s+(?:recommendation|proposal|plan|fix|solution)"),
              "here & recommendation|proposal|plan|fix|solution", before=20, after=45, start=True),
@@ -170,11 +171,11 @@ _SOLUTIONS = AnchoredSet((
     # The fix or the corrected thing is live: "the fix for the skipped backups is in", "the corrected price list
     # is already live".
     anchored(_solution(
-        r"(?:the|a|our)\s+(?:[\w-]+\s+)?(?:fix|hotfix|patch|correction|corrected\s+[\w-]+(?:\s+[\w-]+)?)"
+        r"(?:the|a|our)\s+(?:[\w-]+\s+)?(?:fix|hotfix|patch|correction|corrected\s+[\w-]+(?:\s+[\w-]+){0,2})"
         r"(?:\s*\([^()\n]{0,80}(?:\n[^()\n]{0,80})?\))?"
         r"(?:\s+(?:for|to)\s+(?:the\s+)?[\w-]+(?:\s+[\w-]+){0,2})?\s+(?:is|are|has\s+been|have\s+been|was|went)\s+"
         r"(?:now\s+|already\s+|also\s+)?(?:in|live|out|deployed|in\s+place|applied|released|rolled\s+out|merged|"
-        r"available|done)(?!\w)"
+        r"available|done|on\s+the\s+(?:shared\s+)?(?:drive|wiki|intranet|server|portal)|up|uploaded|attached)(?!\w)"
     ), "the|a|our & fix|hotfix|patch|correction|corrected", before=30, after=90, start=True),
     # Done, said plainly: "already fixed", "it is now resolved", "solved." opening a casual note.
     anchored(_solution(
@@ -186,7 +187,10 @@ _SOLUTIONS = AnchoredSet((
     anchored(_solution(
         r"(?:remedy|solution|fix)\s+(?:that\s+)?(?:we|i)\s+(?:propose|recommend|suggest|chose|picked|found|came\s+up\s+with|"
         r"settled\s+on|agreed(?:\s+on)?)(?!\w)"
-        r"|(?:we|i)\s+(?:have|['’]ve)\s+(?:already\s+|now\s+)?(?:the|a)\s+(?:fix|solution|remedy)(?!\w)"
+        r"|(?<!\b(?:once|when|until|till|if|after|before|soon\s+as)\s)(?:we|i)\s+(?:have|['’]ve)\s+(?:already\s+|now\s+)?"
+        r"(?:the|a)\s+(?:fix|solution|remedy)(?!\w)"
+        r"|(?:we|i)(?:['’]ve|\s+have)?\s+(?:now\s+|already\s+)?(?:worked\s+out|figured\s+out|found|identified|agreed\s+on|"
+        r"settled\s+on)\s+(?:the|a|our)\s+(?:fix|solution|remedy)(?!\w)"
         r"|here(?:['’]s|\s+is)\s+what\s+(?:we|i)(?:['’]re|\s+are|['’]ll|\s+will|['’]m|\s+am)?\s+(?:going\s+to\s+)?"
         r"(?:do|doing|change|changing)(?!\w)"
     ), "remedy|solution|fix|here|we|i & propose|recommend|suggest|chose|picked|what|found|came|settled|agreed|have|ve",
@@ -461,6 +465,9 @@ def _delivered_later(text: str, match: regex.Match[str], message: CheckMessage) 
     """The clause says when the remedy will be handed over, on a later day ("will be ready by Thursday")."""
     sentence_start, sentence_end = sentence_around(text, match.start(), match.end())
     clause = text[match.start() : sentence_end]
+    # "The remedy we propose is to reissue the permits; we will send them on Monday": the hand-over of the
+    # remedy's result in a clause of its own does not make the proposal itself a later one.
+    clause = clause.split(";", 1)[0]
     if _DELIVERY.search(clause, timeout=span_timeout(0, len(clause))) is None:
         return False
     tz = _zone_name(message)
