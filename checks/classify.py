@@ -796,6 +796,7 @@ _APOLOGY = regex.compile(
 )
 _SOCIAL_AFTER = regex.compile(
     r"^(?:"
+    r"\s+for\s+(?:disturbing|bothering|interrupting|troubling|the\s+disturbance|the\s+interruption)\b|"
     r"\s+(?:to\s+(?:have\s+to\s+|keep\s+|be\s+)?(?:bother|bothering|trouble|disturb|interrupt|intrude|impose|pester|nag|"
     r"hassle|chase|bug|hear|learn|read|see\s+(?:you|him|her|them)\s+(?:go|leave)|say\s+goodbye|ask|butt\s+in|jump\s+in|"
     r"chime\s+in|barge\s+in|spam|cross-?post|repeat\s+myself|bring\s+up|get\s+your\s+hopes\s+up|disappoint|revive|resurrect|dig\s+up|necro|a\s+pain|annoying|a\s+bother|that\s+guy|the\s+bearer))\b"
@@ -892,7 +893,14 @@ _SOCIAL_AFTER = regex.compile(
     r"|\s*,?\s*I'?m\s+having\s+(?:a\s+hard\s+time|trouble|difficulty|difficulties)\b)",
     _I,
 )
-_FORMAL_NEWS = regex.compile(r"^\s+to\s+(?:inform|announce|advise|say|tell|report|let\s+you\s+know)\b", _I)
+_FORMAL_NEWS = regex.compile(
+    r"^\s+to\s+(?:inform|announce|advise|say|tell|report|let\s+you\s+know)\b"
+    # news of something unavailable, not a mistake owned: "we regret that all places are now taken"
+    r"|^\s+(?:that\s+)?(?:all\s+(?:places|seats|tickets|rooms|spots|slots)|we\s+(?:cannot|can't|are\s+unable|will\s+not|won't|"
+    r"must\s+(?:decline|cancel))|it\s+(?:is|was)\s+not\s+possible|your\s+(?:application|request|offer)\s+(?:was|has\s+been)\s+"
+    r"(?:unsuccessful|declined|rejected|not)|there\s+(?:are|is)\s+no\s+(?:places|seats|rooms|vacancies|availability))",
+    _I,
+)
 _LEADING_FILLER = regex.compile(
     r"^(?:\s+to\s+(?:[\w'-]+\s+){0,3}?(?=for\b)|\s*,\s*(?:all|everyone|folks|guys|team|again)\s*,?)+",
     _I,
@@ -1282,7 +1290,8 @@ _INCIDENT_AFFECTED = regex.compile(
     _I,
 )
 _INCIDENT_FUTURE = regex.compile(
-    r"\b(?:will|shall|going\s+to|may(?!\s+have)|might(?!\s+have)|expect(?:ed)?|planned|scheduled|upcoming|"
+    r"\b(?:will|shall|going\s+to|may(?!\s+have)|might(?!\s+have)|can|could(?!\s+not)|whether|expect(?:ed)?|planned|"
+    r"scheduled|upcoming|"
     r"tomorrow|tonight|next\s+(?:week|month|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b|'ll\b",
     _I,
 )

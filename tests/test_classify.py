@@ -109,6 +109,10 @@ SHOULD_FLAG = [
 
 # Ordinary mail, social courtesies and quoted apologies: none of these is an oops.
 SHOULD_PASS = [
+    "Please read the fault-tolerance doc before the review: how we handle a failed write, and whether retries can "
+    "cause duplicate charges.",
+    "Thank you for registering. We regret that all places are now taken; you are number 3 on the waiting list.",
+    "sorry for disturbing, can you please send me the access for the VPN? I start on Monday.",
     "Sorry for the noise, wrong list. Please ignore.",
     "Sorry, I can't make Thursday - could we move it to Friday morning?",
     "Thanks for thinking of me, but I'm not looking right now. Sorry I can't be more helpful!",

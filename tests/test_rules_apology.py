@@ -177,6 +177,8 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I was sick and couldn't finish the slides.",
         ],
         "pass": [
+            ("I'm sorry we delivered the files a week late. I know that because of our delay you had to postpone "
+             "your launch. We will not charge for this order."),
             "Our courier had problems with the van, so parcels from Monday arrive on Thursday.",
             "I know it's a busy week for you, so briefly: I sent the wrong mock-ups. I'm sorry; the right ones are attached.",
             ("I'm sorry your parcel arrived a week late. That was our mistake: the depot was short of drivers and we "
@@ -286,6 +288,12 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry, I can't believe I forgot your birthday.",
         ],
         "pass": [
+            ("I got the delivery date wrong, so you had two people waiting at your warehouse for nothing, and I'm "
+             "sorry. We'll cover the overtime in full, and from now on I'll confirm every date in writing."),
+            ("I'm sorry I missed the planning meeting; you had to present my part too. To set that right I'll write "
+             "up the actions today, and I've blocked Thursday mornings for future planning meetings."),
+            ("I am sorry, I made a mistake in the drawings. Because of this your carpenter lost two days of work. We "
+             "pay the material and his days, and in the future I check the unit in every drawing."),
             ("I'm sorry, I published your status without checking it, and I know it caused you real distress. "
              "I've asked the committee for a decision by Friday and I will call you myself, and every status message "
              "will now be checked by a second person."),

@@ -589,6 +589,7 @@ def test_speculation_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SPECULATION_PASSES = [
+    case("During Saturday's disaster-recovery test the portal was down for 52 minutes instead of 10."),
     case("Every expense claim must have a receipt attached, and the check treated PDFs as missing."),
     case("The disaster recovery test sent its alerts to all staff."),
     case("Our report on the flood disaster gave the wrong number of households."),
@@ -694,6 +695,7 @@ def test_single_option_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SINGLE_OPTION_PASSES = [
+    case("No budget or approval is needed for the fix; the vendor corrects it under our contract."),
     case("We'll share costed options for preventing a repeat on Wednesday. No decision is needed today."),
     case("The fix is covered by our existing contract, so no budget approval is required."),
     case("We're not asking for people or money at this stage; options follow on Friday."),

@@ -1290,7 +1290,13 @@ _TAKES_RESPONSIBILITY = rule_pattern(
     r"\b(?:I|we) (?:take|accept) (?:full |complete |total )?(?:responsibility|the blame)\b|"
     r"\bthe (?:fault|mistake|blame|error) (?:is|was|lies|lay) (?:entirely |all )?(?:mine|ours|with (?:me|us))\b|"
     r"\b(?:I|we) (?:didn't|did not|failed to|forgot to|never) (?:check|test|verify|confirm|follow|review|double-check)\b|"
-    r"\bno excuse\b|\b(?:I|we) (?:messed|screwed) up\b|\b(?:I|we) dropped the ball\b|\b(?:I|we) got (?:it|this|that) wrong\b"
+    r"\bno excuse\b|\b(?:I|we) (?:messed|screwed) up\b|\b(?:I|we) dropped the ball\b|\b(?:I|we) got (?:it|this|that) wrong\b|"
+    r"\b(?:because of|due to) (?:my|our) (?:own )?(?:delay|lateness|mistake|error|fault|oversight|carelessness|negligence|"
+    r"slip|failure|mix-?up|misunderstanding|miscommunication|omission|lapse)\b"
+)
+# What the reader went through ("I know you had to postpone your launch"): impact owed to them, not the story.
+_IMPACT_SENTENCE = rule_pattern(
+    r"\byou (?:had to|were|lost|missed|spent|waited|couldn't|could not)\b|\bI (?:know|understand|realise|realize) (?:that |how )?"
 )
 # A sentence that puts things right or commits is not part of the story of the mistake.
 _REMEDY_SENTENCE = rule_pattern(
@@ -1380,7 +1386,7 @@ class ExcuseCheck(ScannedRule):
             if start >= end:
                 return
             cues = len(_CIRCUMSTANCE.findall(scan.text, start, end, timeout=scan.timeout(start, end)))
-            if cues >= 2 and not scan.search(_REMEDY_SENTENCE, start, end):
+            if cues >= 2 and not scan.search(_REMEDY_SENTENCE, start, end) and not scan.search(_IMPACT_SENTENCE, start, end):
                 yield scan.finding(start, scan.clause_end(start, end - start), EXCUSE_WHY, self._suggestion(scan, start, end))
                 return
             position = end
@@ -1819,13 +1825,17 @@ _IMPACT = Branches(
     # have been a scramble".
     branch(
         "impact",
-        "your|you|it|that|this",
+        "your|you|it|that|this|for|because|due|lost",
         r"\byour (?:\w+ ){0,2}?(?:team|staff|customers|clients|on-?call|colleagues|family|guests|students|patients|"
         r"users|readers|department|manager|boss)\b[^.!?\n]{0,40}?\b(?:sat|waited|missed|lost|had to|were left|was left|"
         r"could not|couldn't|were stuck|got stuck|spent|ended up)\b|"
         r"\byou were (?:\w+ )?(?:charged|billed|overcharged|double-charged|sent|given|told|asked|moved|booked|dropped|"
         r"removed|locked out|logged out|cut off|without)\b|"
         r"\byou (?:came in|drove|travell?ed|turned up|showed up|came all|made the trip|rearranged|cancell?ed|paid)\b|"
+        r"\byou had (?:\w+ ){0,3}?(?:waiting|sitting|standing|stuck)\b|\bfor nothing\b|"
+        r"\b(?:because of|due to) (?:this|that|it|me|us|my \w+|our \w+),? (?:you|your)\b|"
+        r"\blost (?:two|three|four|five|\d+|a|an|the|half a|a whole|a full) (?:\w+ )?(?:days?|hours?|weeks?|morning|afternoon|"
+        r"evening|night|shift|shifts)(?: of\b)?|"
         r"\b(?:it|that|this) must have been\b",
         after=90, start=True),
     branch(
@@ -1906,14 +1916,15 @@ _AMENDS = Branches(
     # Put right without a verb of ours: "has been refunded in full", "is back on your card", "at our cost".
     branch(
         "amends",
-        "been|back|cost|expense|charge|free|house|less|complimentary|and|also|then",
+        "been|back|cost|expense|charge|free|house|less|complimentary|and|also|then|to|go",
         r"\b(?:has|have|had) (?:now |already |also )?been (?:\w+ )?(?:refunded|credited|reimbursed|replaced|waived|"
         r"resent|re-sent|rebooked|corrected|fixed|restored|relabell?ed|re-?run|redone|reissued|re-issued|reversed|"
         r"cancell?ed|updated|reprinted|re-?shipped|sent out|expedited)\b|"
         r"\b(?:is|are) (?:now )?back (?:on|in) your (?:card|account|wallet|balance)\b|"
         r"\bat (?:no|our|my) (?:cost|expense|charge)\b|\b(?:no|free of) charge\b|\bon the house\b|"
         r"\b(?:a|one|two|three|\d+) (?:\w+ )?(?:months?|weeks?|days?|years?) (?:of )?free\b|"
-        r"\bone less thing\b|"
+        r"\bone less thing\b|\bto (?:set|put|make) (?:that|this|it|things) right\b|"
+        r"\b(?:I|we)(?:'ll| will)? go (?:through|over) (?:\w+ ){0,3}?with you\b|"
         r"\b(?:free|complimentary) (?:breakfast|night|nights|upgrade|delivery|shipping|month|months|session|lesson|service|"
         r"parking|drinks?|dessert|coffee|meal|room|ticket|class|repair|replacement|consultation|check-?up|visit)\b|"
         r"\b(?:and|also|then) (?:have |also )?(?:refunded|credited|reimbursed|waived|replaced|rebooked|resent|re-sent|"
@@ -1992,7 +2003,7 @@ _COMMITMENT = Branches(
         "commitment",
         "forward|now|here|future|next|today|henceforth|ahead|point",
         r"\b(?:going forward|moving forward|from now on|from here on(?: out)?|in (?:the )?future|next time|from today|"
-        r"henceforth|in the months ahead|from this point)\b|\b(?:for|before|at|on|by) (?:the|your|our|my|every|each) "
+        r"henceforth|in the months ahead|from this point|for (?:all )?future)\b|\b(?:for|before|at|on|by) (?:the|your|our|my|every|each) "
         r"next (?:one|\w+)\b", before=20, after=30,
     ),
     branch(

@@ -66,7 +66,7 @@ _DRAMA = regex.compile(
     r"(?<!\w)(?:"
     # (not a term of the trade or the news: "disaster recovery", "the flood disaster", "chaos engineering")
     r"(?<!\b(?:flood|earthquake|natural|fire|storm|climate|humanitarian|environmental|nuclear|rail|mining|air|"
-    r"famine|volcano|hurricane)\s)disaster(?:s|ous)?(?!\s+(?:recovery|planning|plan|drill|test|site|relief|"
+    r"famine|volcano|hurricane)\s)disaster(?:s|ous)?(?![\s-]+(?:recovery|planning|plan|drill|test|site|relief|"
     r"preparedness|response))|catastroph(?:e|es|ic)|nightmare(?:s|ish)?|fiasco|meltdown|apocalyp\w{0,6}|armageddon"
     r"|train[\s-]?wreck|dumpster\s+fire|shit\s?show|cluster[\s-]?f(?:u|\*|@|#|k)\w{0,5}|"
     r"chaos(?!\s+(?:engineering|monkey|testing|tests?|experiments?|day|theory))|chaotic|havoc|shambles"
@@ -356,7 +356,7 @@ _REQUESTS = AnchoredSet((
     # A decision asked for outright: "Approval needed:", "Need a decision:", "Ask: approval for 6,000 EUR".
     anchored(_request(
         # (not "no decision is needed today", "no budget approval is required")
-        r"(?<!\b(?:no|not)\s+(?:[\w-]+\s+)?)(?:approval|sign[\s-]?off|decision|budget|go[\s-]ahead)\s+(?:is\s+)?"
+        r"(?<!\b(?:no|not)\s+(?:[\w-]+\s+){0,3})(?:approval|sign[\s-]?off|decision|budget|go[\s-]ahead)\s+(?:is\s+)?"
         r"(?:needed|required|requested)"
         r"|(?:need|needs|needed|require|requires)\s+a\s+(?:decision|yes(?:\s+or\s+|/)no)"
         r"|(?<=(?:^|\n)[ \t]*(?:[-*\u2022][ \t]*)?(?:(?:the|our|my)\s+)?)ask\s*:"
