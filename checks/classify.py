@@ -236,6 +236,7 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"hanging", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|for", 2)),
     _Anchor(b"sticking", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|for", 2)),
     _Anchor(b"putting", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|for", 2)),
+    _Anchor(b"giving", right_boundary=True, before=_before(rb"thank|thanks|thx|appreciate|for", 2)),
     # First-person admissions with no apology word: "I should have checked", "I failed to tell you".
     _Anchor(b"should", after=_after(
         rb"(?:n(?:[^a-z\s]{1,8}|&[a-z0-9#]{1,7};)t|nt|SEPnot)?SEPhave(?![a-z])|(?:[^a-z\s]{1,8}|&[a-z0-9#]{1,7};)ve(?![a-z])")),
@@ -1198,13 +1199,14 @@ _FAMILIES: tuple[_Family, ...] = (
     # Thanks for patience after a delay, a problem or a mix-up stands in for an apology for it. Thanks ahead of
     # planned work, or for patience with questions or a learner, is only courtesy.
     _family(
-        "gratitude", "patien waiting bearing understanding hanging sticking putting",
+        "gratitude", "patien waiting bearing understanding hanging sticking putting giving",
         r"\b(?:thank\s+you|thanks|thx|cheers|(?:I|we)\s+(?:really\s+|truly\s+|do\s+)?(?:appreciate|value)|appreciate|grateful)"
         r"(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+again|\s+kindly|\s+all|\s+everyone|\s+both)?(?:\s+(?:so|very)\s+much)?"
         r"(?:\s+(?:again\s+)?for)?\s+(?:(?:your|all\s+your|all\s+of\s+your|the|everyone's|you)\s+)?"
         r"(?:(?:continued|ongoing|kind|great|incredible|amazing|enormous|extra|tremendous)\s+)?"
         r"(?:patience|waiting|understanding|bearing\s+with\s+(?:me|us)|being\s+(?:so\s+|very\s+)?(?:patient|understanding)|"
-        r"hanging\s+(?:in\s+there|on|tight)|sticking\s+with\s+(?:me|us)|putting\s+up\s+with)\b",
+        r"hanging\s+(?:in\s+there|on|tight)|sticking\s+with\s+(?:me|us)|putting\s+up\s+with|"
+        r"giving\s+(?:us|me)\s+(?:the\s+|some\s+|a\s+little\s+|more\s+)?time)\b",
         prospective=True,
         context=regex.compile(
             r"\b(?:delay(?:s|ed)?|late|later\s+than|problems?|issues?|mix-?ups?|outages?|errors?|glitch(?:es)?|"

@@ -132,6 +132,12 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "excuse": {
         "flag": [
+            ("Apologies for the misspelling of your name. The template was designed by an external agency, and its "
+             "font does not show the accents."),
+            ("I'm very sorry the label showed the wrong time. It was printed at the end of a twelve-hour shift, and "
+             "the printer had been jamming all afternoon, so the check was rushed."),
+            ("I'm sorry your invoice had last year's rate. To be fair to our team, the tables are maintained by head "
+             "office, and they only sent the update late on Friday."),
             "I apologize for the delay with your order. Unfortunately our warehouse was short-staffed this week.",
             "So sorry about the double charge. It happened because I was covering two shifts at once.",
             "Sorry I overwrote the scheduler config. In my defence, the docs called that flag deprecated.",
@@ -206,6 +212,9 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "self-focus": {
         "flag": [
+            "I am very sorry for the error in the minutes. For me it is also a very hard time with the new project.",
+            "I'm sorry two items were missing. I'm stretched as thin as anyone can be - there's only me packing orders.",
+            "I'm sorry the workshop disappointed you. It really hurts me that you think I don't care.",
             "Sorry about the cancelled order. I have a lot riding on this account and can't lose it.",
             "Apologies for the late delivery. Please don't escalate this, I'm already in trouble with my manager.",
             "I'm sorry about the delay. I hope you can see how difficult this has been for me as well.",
@@ -248,6 +257,7 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "gratitude-swap": {
         "flag": [
+            "Thank you for giving us the time to sort out the mix-up with your passport photos.",
             "Thank you for your patience while we fixed the billing error.",
             "Thanks for hanging in there while we fixed the broken login link we sent you.",
             "Thanks for sticking with us through last week's onboarding hiccups.",
@@ -336,6 +346,8 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "deflection": {
         "flag": [
+            "I'm sorry your room was given away. I'm afraid nothing more can be done at this point.",
+            "Per our terms and conditions we're unable to reissue expired vouchers.",
             "I'm not sure why my colleague told you that.",
             "We're not able to make exceptions to our terms and conditions.",
             "It is the rule of our company, we cannot make exception for one tenant.",

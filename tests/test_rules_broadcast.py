@@ -243,6 +243,8 @@ def test_greeting_line_is_skipped_but_later_mentions_are_not() -> None:
 # ---- public-self-blame ----
 
 SELF_BLAME_FLAGGED = [
+    case("I take full ownership of this error and of the confusion it has caused."),
+    case("It is my guilt, I have not checked the recipients list before I pressed send."),
     case("The tool was down for an hour after a settings change. That one's on me."),
     case("I was careless with the region filter when I set up the report."),
     case("The error is mine alone; nobody else touched that slide."),
@@ -304,6 +306,9 @@ def test_public_self_blame_passes(text: str, options: dict[str, Any]) -> None:
 # ---- same-day-solution ----
 
 SAME_DAY_FLAGGED = [
+    case("The reprints are ready. Here's what I recommend so this can't repeat: names come from the registration system."),
+    case("Proposed solution, so you have it early: the tab will pull from the HR snapshot."),
+    case("Corrective actions (effective immediately):\n- HR sends starter lists five days ahead"),
     case("Writing from the New York office: we've worked out the fix for the status page mapping."),
     case("The corrected Q4 headcount report is now on the shared drive, with contractors counted separately."),
     case("The remedy we propose is to reissue the permits from a merged list; we will send it out on Monday."),
@@ -657,6 +662,8 @@ THREE_OPTIONS = (
 )
 
 SINGLE_OPTION_FLAGGED = [
+    case("We need two additional support agents for December to clear the backlog."),
+    case("We see two ways forward:\n- Option A: hire a freelancer (about EUR 25,000)\n- Option B: move the launch"),
     case("Approval needed: we want to switch the newsletter to another vendor from January."),
     case("We'd like to borrow two people from the data team until the backlog is cleared."),
     case("We're asking leadership to approve a freeze on all releases until January."),

@@ -1183,7 +1183,7 @@ _EXPLANATION = Branches(
     branch(
         "rationalising",
         "defence|defense|fair|fairness|happen|happens|perfect|temperamental|flaky|caught|same|bound|easy|anyone|anybody",
-        r"\bin (?:my|our) defen[cs]e\b|\bto be fair\b(?! to (?!me\b|us\b|myself\b))|\bin (?:all )?fairness\b|"
+        r"\bin (?:my|our) defen[cs]e\b|\bto be fair\b(?! to (?!me\b|us\b|myself\b|our\b|my\b))|\bin (?:all )?fairness\b|"
         r"\b(?:these|such|those) things (?:(?:do|can|will) )?happen\b|\b(?:was|were|is) bound to happen\b|\b(?:mistakes|errors|accidents) (?:(?:do|can|will) )?happen\b|"
         r"\b(?:it|this) (?:happens|can happen) (?:to (?:everyone|anyone|the best)|from time to time|now and (?:then|again)|"
         r"sometimes|occasionally)\b|\b(?:nobody|no one|no-one)(?:'s| is) perfect\b|"
@@ -1270,6 +1270,9 @@ _CIRCUMSTANCE = rule_pattern(
     r"nobody could have|no one could have|(?:off|out) sick|was written by|written by an|external (?:contractor|agency|"
     r"vendor|supplier|company)|the same time|at short notice|record (?:number|volume|demand|numbers)|"
     r"only (?:\d+|a few|one|two|three|half)|too (?:busy|many|much|few|little|late|short|hot|cold)|"
+    r"(?:was|were|is|are) (?:designed|made|built|written|set up|created|supplied|provided|maintained|handled|owned|"
+    r"controlled|managed|run) by|(?:[\w-]+-hour|long|double|night|late) shift|rushed|"
+    r"(?:had been|was|were|kept) (?:jamming|crashing|failing|playing up|acting up|breaking down|going down)|"
     r"(?:so|and so|which is why|that's why|that is why) (?:the|I|we|it|they|he|she|there|our|my|half|nobody|no one|"
     r"everything|everyone)|there (?:was|were|had been|have been|is|are)|kept (?:dropping|crashing|failing|freezing|"
     r"breaking|changing|going down)|"
@@ -1471,7 +1474,7 @@ _SELF_FOCUS = Branches(
     branch(
         "burden",
         "stretched",
-        r"\bI(?:'m| am|'ve been| have been| feel) (?:\w+ ){0,2}?stretched (?:so |too |really |very |way too )?thin\b",
+        r"\bI(?:'m| am|'ve been| have been| feel) (?:\w+ ){0,2}?stretched (?:so |too |really |very |way too |as )?thin\b",
         before=50, after=25,
     ),
     branch(
@@ -1570,7 +1573,8 @@ _SELF_FOCUS = Branches(
     # the trouble is the sender's: "difficult this has been for me", "an awful day for me", "working here is tough"
     branch(
         "burden",
-        "me|tough|hard|difficult|stressful|easy|place|worst|put|awful|terrible|horrible|rough|bad|exhausting|nightmare|brutal|upsetting",
+        "me|tough|hard|difficult|stressful|easy|place|worst|put|awful|terrible|horrible|rough|bad|exhausting|nightmare|brutal|upsetting|"
+        "for|it|hurts|i|there",
         r"\b(?:hard|difficult|stressful|tough|awful|terrible|horrible|rough|bad|exhausting|upsetting)"
         r"(?: (?:week|day|month|time|few days|few weeks))? (?:this|it|that|things) (?:has|have|had) been for me\b|"
         r"\b(?:(?:a|an|such a|one) )?(?:really |very |truly )?(?:stressful|awful|terrible|horrible|rough|hard|tough|difficult|"
@@ -1579,6 +1583,9 @@ _SELF_FOCUS = Branches(
         r"\b(?:working here|this job|this place|this role|my job) (?:has been|is|'s been) (?:really |so |incredibly |very )?"
         r"(?:tough|hard|difficult|stressful|a nightmare|exhausting|brutal)\b|"
         r"\bit(?:'s| is) not easy being\b|\bthe worst (?:week|day|month|year) of my life\b|"
+        r"\bfor me (?:it|this) (?:is|was|has been) (?:also )?(?:a )?(?:very |really )?(?:hard|difficult|tough|stressful|bad) "
+        r"(?:time|period|week|month|year)\b|\b(?:it )?(?:really |truly )?hurts me\b|"
+        r"\bI put so much (?:of my own )?(?:work|effort|time|energy) into\b|\bthere(?:'s| is) only me\b|"
         r"\bI(?:'ve| have) been all over the place\b|\bI(?:'d| had) put so much (?:work|effort|time) into\b",
         before=80, after=60,
     ),
@@ -1682,7 +1689,7 @@ class SelfFocusCheck(ScannedRule):
 _GRATITUDE = branch(
     "thanks",
     "thank|thanks|thx|cheers|appreciate|value|grateful & patience|waiting|understanding|bearing|holding|hanging|"
-    "sticking|putting|flexibility|forbearance|tolerance|grace|patient|flexible",
+    "sticking|putting|flexibility|forbearance|tolerance|grace|patient|flexible|giving",
     r"\b(?:thank you|thanks|many thanks|thanks a lot|thx|cheers|(?:I|we) (?:really |truly |do )?(?:appreciate|value)|"
     r"appreciate|"
     r"grateful)(?: (?:so|very) much| a lot| again| kindly| all| heaps| a ton| a million| loads| tons| everyone| "
@@ -1691,7 +1698,8 @@ _GRATITUDE = branch(
     r"amazing|enormous|endless|extreme|extra|tremendous) )?(?:patience|waiting|understanding|bearing with (?:me|us)|"
     r"holding(?: on)?|hanging (?:in|on|tight)|sticking with (?:me|us)|putting up with|flexibility|forbearance|"
     r"tolerance|grace|"
-    r"being (?:so |very )?(?:patient|understanding|flexible)|waiting (?:patiently|for me|for us|on me|on us))\b",
+    r"being (?:so |very )?(?:patient|understanding|flexible)|waiting (?:patiently|for me|for us|on me|on us)|"
+    r"giving (?:us|me) (?:the |some |a little |more )?time)\b",
     before=30, after=150,
 )
 

@@ -782,12 +782,12 @@ def _self_blame(source: str) -> regex.Pattern[str]:
 _SELF_BLAMES = AnchoredSet((
     anchored(_self_blame(
         r"(?<!\bnot\s)(?<!n['’]t\s)(?:(?:all|entirely|totally|completely|wholly)\s+)?my\s+(?:own\s+)?(?:fault|mistake|"
-        r"error|bad|oversight|blunder|screw-?\s?up|doing|responsibility)"
+        r"error|bad|oversight|blunder|screw-?\s?up|doing|responsibility|guilt)"
     ), "all|entirely|totally|completely|wholly|my & fault|mistake|error|bad|oversight|blunder|screw|screwup|doing|"
-       "responsibility", before=25, after=70, start=True),
+       "responsibility|guilt", before=25, after=70, start=True),
     anchored(_self_blame(
         r"i\s+(?:take|accept|bear|assume|own)\s+(?:full\s+|complete\s+|total\s+|sole\s+|all\s+(?:the\s+)?|personal\s+|"
-        r"the\s+)?(?:responsibility|blame)"
+        r"the\s+)?(?:responsibility|blame|ownership)"
         r"|i(?:['’]m|\s+am)\s+(?:fully\s+|entirely\s+|solely\s+|totally\s+|personally\s+|the\s+one\s+)?(?:to\s+blame|"
         r"at\s+fault|responsible\s+for\s+(?:this|that|it|the\s+(?:mistake|error|outage|incident|problem|issue|mix-?up|"
         r"confusion|failure|mess)))"
@@ -807,7 +807,7 @@ _SELF_BLAMES = AnchoredSet((
         r"|i\s+(?:wasn['’]t|was\s+not)\s+(?:\w+\s+)?(?:paying\s+attention|careful|thinking|concentrating|focused)"
         r"|i\s+(?:really\s+|totally\s+)?let\s+(?:the\s+team|you\s+all|everyone|you|all\s+of\s+you|the\s+company|us)\s+down"
         r"|i\s+(?:really\s+|totally\s+|completely\s+)?(?:botched|bungled|fumbled|fluffed|mangled|butchered)"
-    ), "i & responsibility|blame|fault|responsible|messed|screwed|fouled|mucked|dropped|blew|goofed|botched|fumbled|made|"
+    ), "i & responsibility|blame|ownership|fault|responsible|messed|screwed|fouled|mucked|dropped|blew|goofed|botched|fumbled|made|"
        "one|should|accidentally|mistakenly|carelessly|wrongly|inadvertently|forgot|failed|neglected|overlooked|caused|"
        "broke|got|careless|sloppy|negligent|lazy|hasty|hurry|paying|careful|thinking|concentrating|focused|let|"
        "bungled|fluffed|mangled|butchered", before=25, after=90, start=True),

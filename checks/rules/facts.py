@@ -301,6 +301,7 @@ _RESOURCE = (
     # people by what they do: "4 pickers", "two nurses", "three translators"
     r"(?:\d+|two|three|four|five|six|ten)\s+(?:more\s+|extra\s+)?[a-z]+(?:ers|ors|ists|ants|ents|ians|nurses|hands)\b|"
     r"(?:\d+|one|two|three|four|five|six|ten|a\s+few)\s+(?:days|weeks|sprints|months)\s+of\b|"
+    r"(?:\d+|one|two|three|four|five|six|ten)\s+(?:more|extra|additional|dedicated|new)\s+(?:[a-z-]+\s+)?[a-z]+s\b|"
     r"another\s+(?:sprint|week|month|engineer|developer|person)|licen[cs]es?|servers?|hardware|"
     r"[$€£]\s?\d[\d,.]*\s?[kKmM]?|\d[\d,.]*\s?(?:[kKmM]\s?)?(?:usd|eur|gbp|dollars|euros|pounds)|\d[\d,.]*\s?[kK](?!\w))"
 )
@@ -369,6 +370,11 @@ _REQUESTS = AnchoredSet((
         r"|please\s+(?:allocate|assign|lend|release|free\s+up|provide)" + _GAP + _RESOURCE
     ), "asking|ask|asked|request|requesting|can|could|would|will|please & approve|sign|fund|authorise|authorize|"
        "allocate|assign|lend|release|free|provide", after=240, start=True),
+    # Courses laid out for a decision: "We see two ways forward", "there are two options".
+    anchored(_request(
+        r"(?:we\s+see|there\s+are|we\s+have|we\s+can\s+see|I\s+see)\s+(?:only\s+)?(?:two|2|a\s+couple\s+of)\s+"
+        r"(?:ways(?:\s+forward)?|options|choices|paths|alternatives|routes)"
+    ), "we|there|i & two|couple", after=60, start=True),
     # Two or more courses put to the reader: "Please tell us which you prefer."
     anchored(_request(
         r"(?:tell\s+(?:us|me)|let\s+(?:us|me)\s+know|decide|choose|pick)\s+which\s+(?:one\s+|option\s+)?(?:you\s+)?"

@@ -18,11 +18,11 @@ _DEFLECTION = Branches(
     ),
     branch(
         "policy",
-        "policy|policies|rules|procedure|procedures|guidelines|protocol",
+        "policy|policies|rules|procedure|procedures|guidelines|protocol|terms|conditions|t",
         # the company's rules, not "according to the stated rules" of a game or a debate
         r"\b(?:per|according to|in line with|as per) (?:our|company|store|the (?:company|store|shop|bank|airline|hotel)"
         r"(?:'s)?) (?:\w+ )?(?:policy|policies|rules|"
-        r"procedures?|guidelines|protocol)\b|"
+        r"procedures?|guidelines|protocol|terms(?: and conditions)?|t&cs|conditions)\b|"
         r"\b(?:against|violates|breaks|outside(?: of)?) (?:our|the|company) (?:\w+ )?(?:policy|policies|rules)\b",
         before=50, after=10,
     ),
@@ -45,7 +45,8 @@ _DEFLECTION = Branches(
         r"\bthere(?:'s| is| was)(?: (?:really|just|simply|unfortunately|honestly|sadly|literally))? "
         r"(?:nothing|not much|not a lot|little|no way)(?: (?:more|else|further))? (?:that )?(?:I|we|anyone|anybody|"
         r"they|the team|our team) (?:can|could|are able to|am able to|will be able to)(?: do| help)?\b|"
-        r"\bnothing (?:more |else |further )?(?:I|we) (?:can|could) do\b", before=40, after=70,
+        r"\bnothing (?:more |else |further )?(?:I|we) (?:can|could) do\b|"
+        r"\bnothing (?:more |else |further )?(?:can|could) be done\b", before=40, after=70,
     ),
     branch(
         "nothing",

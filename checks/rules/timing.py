@@ -192,8 +192,13 @@ _SOLUTIONS = AnchoredSet((
         r"|(?:we|i)(?:['’]ve|\s+have)?\s+(?:now\s+|already\s+)?(?:worked\s+out|figured\s+out|found|identified|agreed\s+on|"
         r"settled\s+on)\s+(?:the|a|our)\s+(?:fix|solution|remedy)(?!\w)"
         r"|here(?:['’]s|\s+is)\s+what\s+(?:we|i)(?:['’]re|\s+are|['’]ll|\s+will|['’]m|\s+am)?\s+(?:going\s+to\s+)?"
-        r"(?:do|doing|change|changing)(?!\w)"
-    ), "remedy|solution|fix|here|we|i & propose|recommend|suggest|chose|picked|what|found|came|settled|agreed|have|ve",
+        r"(?:do|doing|change|changing|recommend|propose|suggest)(?!\w)"
+        # a remedy presented under a heading: "Proposed solution, so you have it early: ...", "Corrective actions:"
+        r"|(?:proposed|recommended|suggested)\s+(?:solution|fix|remedy|change|plan)(?=\s*[,:(\u2014\u2013-])"
+        r"|(?:corrective|preventive|preventative|remedial)\s+(?:actions?|measures?|steps?)"
+    ), "remedy|solution|fix|here|we|i|proposed|recommended|suggested|corrective|preventive|preventative|remedial & "
+       "propose|recommend|suggest|chose|picked|what|found|came|settled|agreed|have|ve|solution|fix|remedy|change|plan|"
+       "action|actions|measure|measures|step|steps",
         before=20, after=60, start=True),
 ))
 _UPDATE_NOUNS = (
