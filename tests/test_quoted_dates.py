@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -48,6 +49,16 @@ def test_oldest_quote_comes_first() -> None:
     body = ("Second update.\n\nOn Tue, 17 Nov 2026 at 10:00, Sam wrote:\n> First update.\n>\n"
             "> On Mon, 16 Nov 2026 at 09:05, Sam wrote:\n>> The notice.\n")
     assert quoted_dates(body)[0] == datetime(2026, 11, 16, 9, 5)
+
+
+@pytest.mark.parametrize("unit", ["On the whole it went well ", "on\n", "Date: " * 20 + "\n", "On 1/1/2026 1:1 wrote:\n"])
+def test_a_megabyte_of_near_attributions_is_read_in_bounded_time(unit: str) -> None:
+    text = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
+    started = time.perf_counter()
+    found = quoted_dates(text)
+    assert len(found) <= 20
+    # Not a speed target (bench/ holds those): a stall here would hold up the check of a follow-up.
+    assert time.perf_counter() - started < 2.0
 
 
 def _follow_up(sent: str, quoted: str) -> bytes:

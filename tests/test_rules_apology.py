@@ -675,6 +675,9 @@ ADVERSARIAL = {
     "mixed": _fill("I'm so sorry, however I wasn't feeling well but that's our policy and nobody helps me. "),
     "apostrophes": _fill("I'"),
     "whitespace": " " * MB,
+    "circumstances": _fill("sorry. the printer had been jamming on a twelve-hour shift, was designed by an agency so the "),
+    "conditional-before": _fill("if we caused you any trouble, we apologise, sorry your laptop came back, but the form "),
+    "parts": _fill("you had two people waiting for nothing, to set that right, every job card now has "),
 }
 
 

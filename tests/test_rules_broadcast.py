@@ -804,6 +804,10 @@ HOSTILE = {
     "requests": fill("we need budget for two more engineers option A "),
     "solutions": fill("the fix is going forward we recommend "),
     "dates": fill("Monday 12:30 in 3 days Thursday noon "),
+    "sources": fill("marcus's change came from Siobhan that Anouk changed the old list instead of "),
+    "asks": fill("Ask: approval needed we see two ways forward please allocate two days of "),
+    "remedies": fill("Proposed solution, here's what I recommend, corrective actions: the fix (a rollback) is live "),
+    "self-blame": fill("I take full ownership, it is my guilt, 100% on me, I was careless "),
 }
 
 
