@@ -1372,7 +1372,7 @@ class ExcuseCheck(ScannedRule):
         the strike, so the handlers didn't have time"), in a message that owns nothing: whatever the wording, the
         circumstances then stand where the ownership should be. One finding, on the first such sentence."""
         apology = first_apology(scan)
-        if apology is None or scan.search(_TAKES_RESPONSIBILITY):
+        if apology is None:
             return
         _, position = scan.sentence_bounds(apology.start(), apology.end())
         paragraph_end = scan.text.find("\n\n", position)
@@ -1390,7 +1390,10 @@ class ExcuseCheck(ScannedRule):
                 return
             cues = len(_CIRCUMSTANCE.findall(scan.text, start, end, timeout=scan.timeout(start, end)))
             if cues >= 2 and not scan.search(_REMEDY_SENTENCE, start, end) and not scan.search(_IMPACT_SENTENCE, start, end):
-                yield scan.finding(start, scan.clause_end(start, end - start), EXCUSE_WHY, self._suggestion(scan, start, end))
+                # Only now the whole text is read for ownership: most apologies never get this far.
+                if not scan.search(_TAKES_RESPONSIBILITY):
+                    yield scan.finding(start, scan.clause_end(start, end - start), EXCUSE_WHY,
+                                       self._suggestion(scan, start, end))
                 return
             position = end
 

@@ -204,9 +204,17 @@ _CONTEXT_KEYWORDS = (
     "blames", "fault", "should", "careful", "attention", "accidentally", "mistakenly", "wrongly", "carelessly",
     "thanks", "because", "due", "courtesy", "introduced", "made", "done", "had", "hadn",
     "twice", "again", "production", "prod", "live", "without", "came", "comes", "originated", "stemmed", "stems",
-    "sits", "sat", "lies", "lay", "rests", "rested", "that", "which", "instead", "old", "outdated", "wrong",
+    "instead", "old", "outdated", "wrong",
     "took", "used", "uploaded", "copied", "pulled", "signed", "picked", "chose", "entered", "sent", "ran", "set",
 )
+# Words of the triggers that come before a name ("thanks to", "came from", "sits with"); "that"/"which" are
+# found with _RELATIVE_NAME instead, since they are in almost every text.
+_TRIGGER_KEYWORDS = (
+    "thanks", "because", "due", "blame", "blamed", "blames", "caused", "introduced", "broken", "deleted", "pushed",
+    "made", "done", "fault", "mistake", "courtesy", "came", "comes", "originated", "stemmed", "stems", "sits", "sat",
+    "lies", "lay", "rests", "rested",
+)
+_RELATIVE_NAME = regex.compile(r"\b(?:that|which)\s+\p{Lu}\p{Ll}+\s+(?:had\s+|has\s+)?[a-z]+ed\b")
 _POSSESSIVE_MARKS = ("'s", "’s", "s'", "s’")
 # "It was Lucas who deleted ...", "It's Lucas that broke ..."
 _IT_WAS_NAME = regex.compile(
@@ -655,12 +663,15 @@ def _names_in_blame_context(scan: ScanText) -> Iterable[tuple[int, int]]:
     text = scan.text
     verb_offsets = scan.offsets(_CONTEXT_KEYWORDS)
     possessive_offsets = anchor_offsets(text, _POSSESSIVE_MARKS) if scan.has("s") else []
+    # "that"/"which" open a clause about a named person only when a capitalised word follows: found at C speed.
+    relative_offsets = [m.start() for m in _RELATIVE_NAME.finditer(text)] if scan.has("that") or scan.has("which") else []
+    trigger_offsets = sorted(set(scan.offsets(_TRIGGER_KEYWORDS)) | set(relative_offsets))
     attributed = _attributed_names(scan)
     # Windows sized to each pattern: the name comes before a verb, around an "'s", or after a trigger.
     for pattern, offsets, before, after in (
         (_NAME_THEN_VERB, verb_offsets, 60, 45),
         (_NAME_POSSESSIVE, possessive_offsets, 25, 60),
-        (_TRIGGER_THEN_NAME, verb_offsets, 25, 50),
+        (_TRIGGER_THEN_NAME, trigger_offsets, 25, 50),
         (_IT_WAS_NAME, scan.offsets(("who", "that")), 40, 60),
     ):
         for match in matches_near(text, pattern, offsets, before=before, after=after):
