@@ -1576,21 +1576,31 @@ _SELF_FOCUS = Branches(
     # the trouble is the sender's: "difficult this has been for me", "an awful day for me", "working here is tough"
     branch(
         "burden",
-        "me|tough|hard|difficult|stressful|easy|place|worst|put|awful|terrible|horrible|rough|bad|exhausting|nightmare|brutal|upsetting|"
-        "for|it|hurts|i|there",
+        "me & for",
         r"\b(?:hard|difficult|stressful|tough|awful|terrible|horrible|rough|bad|exhausting|upsetting)"
         r"(?: (?:week|day|month|time|few days|few weeks))? (?:this|it|that|things) (?:has|have|had) been for me\b|"
         r"\b(?:(?:a|an|such a|one) )?(?:really |very |truly )?(?:stressful|awful|terrible|horrible|rough|hard|tough|difficult|"
         r"exhausting|bad) (?:week|day|month|time|year) for me\b|"
         r"\bfor me (?:as well|too)\b|"
-        r"\b(?:working here|this job|this place|this role|my job) (?:has been|is|'s been) (?:really |so |incredibly |very )?"
-        r"(?:tough|hard|difficult|stressful|a nightmare|exhausting|brutal)\b|"
-        r"\bit(?:'s| is) not easy being\b|\bthe worst (?:week|day|month|year) of my life\b|"
         r"\bfor me (?:it|this) (?:is|was|has been) (?:also )?(?:a )?(?:very |really )?(?:hard|difficult|tough|stressful|bad) "
-        r"(?:time|period|week|month|year)\b|\b(?:it )?(?:really |truly )?hurts me\b|"
-        r"\bI put so much (?:of my own )?(?:work|effort|time|energy) into\b|\bthere(?:'s| is) only me\b|"
-        r"\bI(?:'ve| have) been all over the place\b|\bI(?:'d| had) put so much (?:work|effort|time) into\b",
-        before=80, after=60,
+        r"(?:time|period|week|month|year)\b",
+        before=90, after=20,
+    ),
+    branch(
+        "burden",
+        "working|job|place|role & tough|hard|difficult|stressful|nightmare|exhausting|brutal",
+        r"\b(?:working here|this job|this place|this role|my job) (?:has been|is|'s been) (?:really |so |incredibly |very )?"
+        r"(?:tough|hard|difficult|stressful|a nightmare|exhausting|brutal)\b",
+        before=12, after=70,
+    ),
+    branch(
+        "burden",
+        "easy|worst|place|hurts|put|only",
+        r"\bit(?:'s| is) not easy being\b|\bthe worst (?:week|day|month|year) of my life\b|"
+        r"\bI(?:'ve| have) been all over the place\b|\bI(?:'d| had) put so much (?:work|effort|time) into\b|"
+        r"\b(?:it )?(?:really |truly )?hurts me\b|"
+        r"\bI put so much (?:of my own )?(?:work|effort|time|energy) into\b|\bthere(?:'s| is) only me\b",
+        before=40, after=40,
     ),
     branch("stakes", "line & on", r"\bmy (?:job|neck|head|career|reputation) (?:is|'s) on the line\b",
     before=45, after=5),
@@ -1833,22 +1843,35 @@ _IMPACT = Branches(
         r"stressful|annoying|upsetting|inconvenient|disruptive|disappointing|difficult|hard|embarrassing|unsettling|"
         r"confusing|awkward|costly|serious)\b)", after=60, start=True),
     # What it did to them, told as their experience: "your whole team sat waiting", "you were charged", "it must
-    # have been a scramble".
+    # have been a scramble". Each wording has its own words, so it is only tried where they occur.
     branch(
         "impact",
-        "your|you|it|that|this|for|because|due|lost",
+        "your & sat|waited|missed|lost|had|were|was|could|couldn|stuck|spent|ended",
         r"\byour (?:\w+ ){0,2}?(?:team|staff|customers|clients|on-?call|colleagues|family|guests|students|patients|"
         r"users|readers|department|manager|boss)\b[^.!?\n]{0,40}?\b(?:sat|waited|missed|lost|had to|were left|was left|"
-        r"could not|couldn't|were stuck|got stuck|spent|ended up)\b|"
+        r"could not|couldn't|were stuck|got stuck|spent|ended up)\b",
+        after=90, start=True),
+    branch(
+        "impact",
+        "you & were|came|drove|travelled|traveled|turned|showed|made|rearranged|cancelled|canceled|paid|had",
         r"\byou were (?:\w+ )?(?:charged|billed|overcharged|double-charged|sent|given|told|asked|moved|booked|dropped|"
         r"removed|locked out|logged out|cut off|without)\b|"
         r"\byou (?:came in|drove|travell?ed|turned up|showed up|came all|made the trip|rearranged|cancell?ed|paid)\b|"
-        r"\byou had (?:\w+ ){0,3}?(?:waiting|sitting|standing|stuck)\b|\bfor nothing\b|"
-        r"\b(?:because of|due to) (?:this|that|it|me|us|my \w+|our \w+),? (?:you|your)\b|"
-        r"\blost (?:two|three|four|five|\d+|a|an|the|half a|a whole|a full) (?:\w+ )?(?:days?|hours?|weeks?|morning|afternoon|"
-        r"evening|night|shift|shifts)(?: of\b)?|"
-        r"\b(?:it|that|this) must have been\b",
+        r"\byou had (?:\w+ ){0,3}?(?:waiting|sitting|standing|stuck)\b",
         after=90, start=True),
+    branch("impact", "nothing & for", r"\bfor nothing\b", before=5, after=12),
+    branch(
+        "impact",
+        "because|due & this|that|it|me|us|my|our",
+        r"\b(?:because of|due to) (?:this|that|it|me|us|my \w+|our \w+),? (?:you|your)\b",
+        after=60, start=True),
+    branch(
+        "impact",
+        "lost & days|day|hours|hour|weeks|week|morning|afternoon|evening|night|shift|shifts",
+        r"\blost (?:two|three|four|five|\d+|a|an|the|half a|a whole|a full) (?:\w+ )?(?:days?|hours?|weeks?|morning|afternoon|"
+        r"evening|night|shift|shifts)(?: of\b)?",
+        after=60, start=True),
+    branch("impact", "must & been", r"\b(?:it|that|this) must have been\b", before=8, after=25),
     branch(
         "impact",
         "you",
@@ -1997,7 +2020,7 @@ _COMMITMENT = Branches(
     # card now has a tick box", "any future change".
     branch(
         "commitment",
-        "every|each|all|any",
+        "every|each|all|any & will|now|future",
         r"\b(?:every|each|all|any) (?:[\w-]+(?:'\w+)? ){0,5}?(?:will (?:now |also )?(?:be|get|have|go|need)|(?:is|are) now|now "
         r"(?:has|have|gets?|goes|go|includes?|needs?|requires?|carries|carry))\b|\b(?:any|every) future\b",
         after=120, start=True),
