@@ -212,6 +212,10 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "self-focus": {
         "flag": [
+            "I apologise for the wrong rate. If I lose your account over this my manager will have my head.",
+            "Sorry for the wrong contract. It's been a really hard few weeks for me personally and I'm not at my best.",
+            "I'm sorry about the wrong time. I hope you can see things from my side.",
+            "I'm very sorry. I feel like I'm being blamed for everything, and it really isn't easy for me at the moment.",
             "I am very sorry for the error in the minutes. For me it is also a very hard time with the new project.",
             "I'm sorry two items were missing. I'm stretched as thin as anyone can be - there's only me packing orders.",
             "I'm sorry the workshop disappointed you. It really hurts me that you think I don't care.",
@@ -298,6 +302,11 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry, I can't believe I forgot your birthday.",
         ],
         "pass": [
+            ("I'm sorry: we packed someone else's order, so the present you ordered didn't arrive in time. That was "
+             "our error. It arrives tomorrow by express and we've refunded it in full; we now scan every parcel before sealing."),
+            ("I apologise: I set up your standing order for the 15th instead of the 1st, and your rent was late as a "
+             "result. We will "
+             "reimburse the late fee today, and I have corrected the date and added a confirmation step."),
             ("I got the delivery date wrong, so you had two people waiting at your warehouse for nothing, and I'm "
              "sorry. We'll cover the overtime in full, and from now on I'll confirm every date in writing."),
             ("I'm sorry I missed the planning meeting; you had to present my part too. To set that right I'll write "
@@ -346,6 +355,9 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "deflection": {
         "flag": [
+            "I've worked here for six years and have never come across this happening before.",
+            "We are sorry for the fee. This is not possible to change from our side, it is the rule of the bank.",
+            "As stated in our terms and conditions, we are unable to refund shipping costs for delayed deliveries.",
             "I'm sorry your room was given away. I'm afraid nothing more can be done at this point.",
             "Per our terms and conditions we're unable to reissue expired vouchers.",
             "I'm not sure why my colleague told you that.",

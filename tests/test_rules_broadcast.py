@@ -107,6 +107,9 @@ def test_rule_metadata_matches_the_spec() -> None:
 JORGE = Address("Jorge Alvarez", "jorge.alvarez@example.com")
 
 BLAME_FLAGGED = [
+    case("This has happened because Théo has import the file of next week in place of this week."),
+    case("The flag was turned on when\nPriyanka merged her branch late on Thursday and nobody re-checked the config."),
+    case("- that reconciliation step was skipped by Anouk on the late shift, so the filter never ran."),
     # a first name that is nobody's known name, as the subject of a mistake after an opener or clause
     case("As it turns out, Jonas ran the migration against production."),
     case("Apparently Mei deleted the bucket."),

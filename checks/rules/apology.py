@@ -1544,7 +1544,8 @@ _SELF_FOCUS = Branches(
     branch(
         "stakes",
         "lose",
-        rf"\b(?:if I lose|I{_I_COULD} lose) (?:this|my) (?:job|position|role|contract|bonus)\b", before=30, after=30,
+        rf"\b(?:if I lose|I{_I_COULD} lose) (?:this|my|your|the) (?:job|position|role|contract|bonus|account|business|"
+        r"client|custom|customer)\b", before=30, after=30,
     ),
     branch(
         "stakes",
@@ -1566,11 +1567,14 @@ _SELF_FOCUS = Branches(
     # pleas to spare the sender: "please don't escalate this", "spare a thought for me", "I'm the one who has to"
     branch(
         "plea",
-        "escalate|report|complain|hold|thought|one|idea|think",
+        "escalate|report|complain|hold|thought|one|idea|think|chance|head|side|point|perspective",
         r"\b(?:please |so please |but please )?(?:don't|do not) (?:escalate|report|complain about|hold) (?:this|it|that|me)"
         r"(?: against me)?\b|\bspare a thought for me\b|\bI(?:'m| am) the one (?:who|that)(?:'s| has| had| will| gets| got)\b|"
         r"\byou (?:have|'ve got) no idea how (?:hard|difficult|stressful|tough|exhausting)\b|"
-        r"\b(?:change|changes|affect|affects) (?:what|how) you (?:think|feel) (?:of|about) me\b",
+        r"\b(?:change|changes|affect|affects) (?:what|how) you (?:think|feel) (?:of|about) me\b|"
+        r"\b(?:give|giving) me (?:one more|another|a second|a last) chance\b|\bwill have my head\b|"
+        r"\bsee (?:things|it|this) from my (?:side|point of view|perspective)\b|"
+        r"\byou (?:have|'ve got) no idea how (?:chaotic|busy|crazy|hectic|much)\b",
         before=40, after=60,
     ),
     # the trouble is the sender's: "difficult this has been for me", "an awful day for me", "working here is tough"
@@ -1580,7 +1584,8 @@ _SELF_FOCUS = Branches(
         r"\b(?:hard|difficult|stressful|tough|awful|terrible|horrible|rough|bad|exhausting|upsetting)"
         r"(?: (?:week|day|month|time|few days|few weeks))? (?:this|it|that|things) (?:has|have|had) been for me\b|"
         r"\b(?:(?:a|an|such a|one) )?(?:really |very |truly )?(?:stressful|awful|terrible|horrible|rough|hard|tough|difficult|"
-        r"exhausting|bad) (?:week|day|month|time|year) for me\b|"
+        r"exhausting|bad) (?:week|day|month|time|year|few days|few weeks|few months) for me\b|"
+        r"\b(?:isn't|is not|isn't|hasn't been|has not been) (?:\w+ )?easy for me\b|"
         r"\bfor me (?:as well|too)\b|"
         r"\bfor me (?:it|this) (?:is|was|has been) (?:also )?(?:a )?(?:very |really )?(?:hard|difficult|tough|stressful|bad) "
         r"(?:time|period|week|month|year)\b",
@@ -1595,10 +1600,10 @@ _SELF_FOCUS = Branches(
     ),
     branch(
         "burden",
-        "easy|worst|place|hurts|put|only",
+        "easy|worst|place|hurts|put|only|best|blamed",
         r"\bit(?:'s| is) not easy being\b|\bthe worst (?:week|day|month|year) of my life\b|"
         r"\bI(?:'ve| have) been all over the place\b|\bI(?:'d| had) put so much (?:work|effort|time) into\b|"
-        r"\b(?:it )?(?:really |truly )?hurts me\b|"
+        r"\b(?:it )?(?:really |truly )?hurts me\b|\bnot at my best\b|\bbeing blamed for everything\b|"
         r"\bI put so much (?:of my own )?(?:work|effort|time|energy) into\b|\bthere(?:'s| is) only me\b",
         before=40, after=40,
     ),
@@ -1872,6 +1877,16 @@ _IMPACT = Branches(
         r"evening|night|shift|shifts)(?: of\b)?",
         after=60, start=True),
     branch("impact", "must & been", r"\b(?:it|that|this) must have been\b", before=8, after=25),
+    # The consequence told as a clause: "so the present you ordered didn't arrive in time", "your rent was late as
+    # a result".
+    branch(
+        "impact",
+        "so|result|meant|meaning & you|your",
+        r"\b(?:so|and so|which meant|meaning)\b(?: that)?[^.!?\n]{0,80}?\b(?:you|your)\b[^.!?\n]{0,60}?\b(?:didn't|did not|"
+        r"wasn't|was not|couldn't|could not|missed|lost|had to|slipped|went to|were|was|got|arrived)\b|"
+        r"\byour [^.!?\n]{0,60}?\b(?:was|were|got|has been) (?:\w+ )?(?:late|delayed|lost|missed|cancell?ed|rejected|"
+        r"refused|charged)\b[^.!?\n]{0,20}?\bas a result\b",
+        before=80, after=160),
     branch(
         "impact",
         "you",
@@ -2035,11 +2050,18 @@ _COMMITMENT = Branches(
         after=140, start=True),
     branch(
         "commitment",
-        "forward|now|here|future|next|today|henceforth|ahead|point",
+        "forward|now|here|future|next|today|henceforth|ahead|point|this|starting",
         r"\b(?:going forward|moving forward|from now on|from here on(?: out)?|in (?:the )?future|next time|from today|"
-        r"henceforth|in the months ahead|from this point|for (?:all )?future)\b|\b(?:for|before|at|on|by) (?:the|your|our|my|every|each) "
+        r"henceforth|in the months ahead|from this point|for (?:all )?future|from now|from (?:this|next) (?:week|month)|"
+        r"starting (?:today|now|tomorrow|this week|next week|from today))\b|\b(?:for|before|at|on|by) (?:the|your|our|my|every|each) "
         r"next (?:one|\w+)\b", before=20, after=30,
     ),
+    branch(
+        "commitment",
+        "added|introduced|created|set",
+        r"\b(?:added|introduced|created|set up) (?:a|an|another|one more) (?:[\w-]+ ){0,2}?(?:step|check|review|confirmation|alert|"
+        r"reminder|test|safeguard|rule|approval|sign-?off|warning)\b",
+        after=80, start=True),
     branch(
         "commitment",
         "again",

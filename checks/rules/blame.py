@@ -163,8 +163,10 @@ _MISTAKE_VERBS = (
     r"by\s+mistake|without\s+(?:a\s+|any\s+)?(?:review|reviews|testing|tests|checking|approval|backups?|a\s+backup))|"
     # done the wrong way or from the wrong source: "uploaded the wrong file", "took the date from last month's
     # release instead of the new one", "has used the old address list", "signed off without looking"
-    r"(?:(?:has|had)\s+)?(?:[a-z]+ed|took|put|set|sent|ran|chose|picked|pulled|wrote|gave|signed\s+off(?:\s+on)?)\s+"
-    r"(?:[a-z\d][\w'’-]*\s+){0,6}?(?:the\s+wrong|instead\s+of|the\s+old|an\s+old|an\s+outdated|the\s+outdated|"
+    r"(?:(?:has|had)\s+[a-z]+|[a-z]+ed|took|put|set|sent|ran|chose|picked|pulled|wrote|gave|signed\s+off(?:\s+on)?)\s+"
+    r"(?:(?:[a-z\d][\w'’-]*|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\s+){0,6}?"
+    r"(?:the\s+wrong|instead\s+of|in\s+place\s+of|the\s+old|an\s+old|an\s+outdated|"
+    r"the\s+outdated|and\s+(?:nobody|no\s+one)\s+(?:re-?)?(?:checked|reviewed|noticed|tested)|"
     r"last\s+(?:month|year|week)['’]s|without\s+(?:looking|checking|testing|reviewing|asking|reading))|"
     # an omission: "didn't back up", "never renewed"; not a state of mind ("didn't know", "never liked")
     r"(?:did\s*n['’]?t|did\s+not|had\s+not|had\s*n['’]t|never)\s+(?!(?:know|knew|have|had|like|love|want|think|believe|"
@@ -190,12 +192,13 @@ _TRIGGER_THEN_NAME = regex.compile(
     r"(?P<trigger>(?i:thanks\s+to|because(?:\s+of)?|due\s+to|blame[ds]?(?:\s+(?:it|this|that))?(?:\s+on)?|"
     r"caused\s+by|introduced\s+by|broken\s+by|deleted\s+by|pushed\s+by|made\s+by|done\s+by|"
     r"(?:the\s+)?fault\s+of|(?:the\s+)?mistake\s+of|courtesy\s+of|(?:came|comes|originated|stemmed|stems)\s+from|"
-    r"(?:sits|sat|lies|lay|rests|rested)\s+with|(?:that|which)(?=\s+\p{Lu}\p{Ll}+\s+(?:had\s+|has\s+)?[a-z]+ed\b)))\s+"
+    r"(?:sits|sat|lies|lay|rests|rested)\s+with|(?:was|were)\s+(?:\w+\s+)?(?:skipped|missed|forgotten|removed|"
+    r"overwritten|wiped|disabled|ignored|misconfigured|mistyped)\s+by|(?:that|which)(?=\s+\p{Lu}\p{Ll}+\s+(?:had\s+|has\s+)?[a-z]+ed\b)))\s+"
     rf"(?P<name>{_CAP_WORD})(?P<possessive>['’]s)?(?![\w-])"
 )
 # Triggers that blame on their own, and those that only do where the sentence reports a problem.
 _BLAMING_TRIGGERS = ("blame", "caused", "introduced", "broken", "deleted", "pushed", "fault", "the fault", "mistake",
-                     "the mistake")
+                     "the mistake", "was", "were")
 # Words of the patterns above; a text without any of them cannot hold a name in blame wording.
 _CONTEXT_KEYWORDS = (
     "forgot", "forgotten", "missed", "broke", "broken", "deleted", "pushed", "didn", "didnt", "did", "never", "failed",
@@ -204,13 +207,14 @@ _CONTEXT_KEYWORDS = (
     "blames", "fault", "should", "careful", "attention", "accidentally", "mistakenly", "wrongly", "carelessly",
     "thanks", "because", "due", "courtesy", "introduced", "made", "done", "had", "hadn",
     "twice", "again", "production", "prod", "live", "without", "came", "comes", "originated", "stemmed", "stems",
-    "instead", "old", "outdated", "wrong",
+    "instead", "old", "outdated", "wrong", "place", "nobody",
     "took", "used", "uploaded", "copied", "pulled", "signed", "picked", "chose", "entered", "sent", "ran", "set",
 )
 # Words of the triggers that come before a name ("thanks to", "came from", "sits with"); "that"/"which" are
 # found with _RELATIVE_NAME instead, since they are in almost every text.
 _TRIGGER_KEYWORDS = (
-    "thanks", "because", "due", "blame", "blamed", "blames", "caused", "introduced", "broken", "deleted", "pushed",
+    "skipped", "missed", "forgotten", "removed", "overwritten", "wiped", "disabled", "ignored", "misconfigured",
+    "mistyped", "thanks", "because", "due", "blame", "blamed", "blames", "caused", "introduced", "broken", "deleted", "pushed",
     "made", "done", "fault", "mistake", "courtesy", "came", "comes", "originated", "stemmed", "stems", "sits", "sat",
     "lies", "lay", "rests", "rested",
 )

@@ -20,7 +20,8 @@ _DEFLECTION = Branches(
         "policy",
         "policy|policies|rules|procedure|procedures|guidelines|protocol|terms|conditions|t",
         # the company's rules, not "according to the stated rules" of a game or a debate
-        r"\b(?:per|according to|in line with|as per) (?:our|company|store|the (?:company|store|shop|bank|airline|hotel)"
+        r"\b(?:per|according to|in line with|as per|as (?:stated|set out|laid out|described|explained|written) in) "
+        r"(?:our|company|store|the (?:company|store|shop|bank|airline|hotel)"
         r"(?:'s)?) (?:\w+ )?(?:policy|policies|rules|"
         r"procedures?|guidelines|protocol|terms(?: and conditions)?|t&cs|conditions)\b|"
         r"\b(?:against|violates|breaks|outside(?: of)?) (?:our|the|company) (?:\w+ )?(?:policy|policies|rules)\b",
@@ -84,11 +85,14 @@ _DEFLECTION = Branches(
     # Rules as a wall: "we cannot make an exception", "it is the rule of our company", "we can't change them".
     branch(
         "policy",
-        "exception|exceptions|exemption|exemptions|rule|rules|conditions|terms|change|alter|override|adjust|amend",
+        "exception|exceptions|exemption|exemptions|rule|rules|conditions|terms|change|alter|override|adjust|amend|"
+        "possible",
         r"\b(?:I|we)(?:'re| are|'m| am)? (?:not able to|unable to|can't|cannot|can not|don't|do not|won't|will not|never) "
         r"(?:make|grant|allow|give|do) (?:an? |any )?(?:exceptions?|exemptions?)\b|"
         r"\b(?:it is|it's|that is|that's|this is) (?:the|a|our) (?:company |house |strict )?rules? (?:of|at|in|for) "
-        r"(?:our|the|this) (?:company|firm|office|store|hotel|practice|building|shop)\b|"
+        r"(?:our|the|this) (?:company|firm|office|store|hotel|practice|building|shop|bank|airline|school|university|"
+        r"clinic|hospital|council|agency|insurer|landlord|management)\b|"
+        r"\b(?:is|it's|it is|that's|that is) not possible (?:to \w+ )?(?:from|on) our (?:side|end)\b|"
         r"\b(?:our|the) (?:terms and conditions|terms|t&cs|contract|rules) (?:don't|do not|doesn't|does not|won't|will not) "
         r"(?:allow|let|permit|cover)\b|"
         r"\b(?:I|we) (?:can't|cannot|can not|are not able to|aren't able to|'re not able to|am not able to|'m not able to) "
@@ -100,8 +104,8 @@ _DEFLECTION = Branches(
     branch(
         "doubt",
         "never|first|only|tell",
-        r"\b(?:I|we)(?:'ve| have)?(?: (?:honestly|really|genuinely|actually|literally|truly))? never (?:heard of|seen|"
-        r"come across|encountered|had|received) (?:this|that|it|"
+        r"\b(?:(?:I|we)(?:'ve| have)?|and have|have)(?: (?:honestly|really|genuinely|actually|literally|truly))? never "
+        r"(?:heard of|seen|come across|encountered|had|received) (?:this|that|it|"
         r"anything like (?:this|that|it)|such (?:a|an)|a (?:case|problem|complaint|report|situation|issue) like)\b|"
         r"\b(?:this|that|it)(?:'s| has| had)? never (?:happened|come up|been reported|been an issue)"
         r"(?: before| to anyone)?\b|"
