@@ -137,6 +137,7 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"apolog"),
     _Anchor(b"regret"),
     _Anchor(b"forgive"),
+    _Anchor(b"excuse", right_boundary=True, after=_after(rb"SEP(?:us|me)(?![a-z])")),  # "excuse us for the error"
     _Anchor(b"mistake"),
     _Anchor(b"oops", left_boundary=False, before=re.compile(rb"(?:^|[^a-z])(?:wh)?\Z")),  # oops, whoops
     _Anchor(b"bad", right_boundary=True, before=_before(rb"my|our", 0)),
@@ -792,12 +793,13 @@ _BAD_THING = r"(?:wrong|incorrect|erroneous|inaccurate)"
 # An apology word. Whether it is the sender's own apology, and not a social one, is decided from its context.
 _APOLOGY = regex.compile(
     r"\bsorry\b|\bapolog(?:y|ies|ise|ize|ised|ized|ising|izing|ises|izes|etic(?:ally)?)\b|"
-    r"\bregrets?\b|\bregrettably\b|\bforgive\s+(?:me|us)\b",
+    r"\bregrets?\b|\bregrettably\b|\bforgive\s+(?:me|us)\b|\bexcuse\s+(?:me|us)(?=\s+for\b)",
     _I,
 )
 _SOCIAL_AFTER = regex.compile(
     r"^(?:"
     r"\s+for\s+(?:disturbing|bothering|interrupting|troubling|the\s+disturbance|the\s+interruption)\b|"
+    r"\s+(?:for|about)\s+(?:my|this|the|a)\s+(?:\w+\s+)?(?:question|questions|request|enquiry|inquiry|directness|bluntness)\b|"
     r"\s+(?:to\s+(?:have\s+to\s+|keep\s+|be\s+)?(?:bother|bothering|trouble|disturb|interrupt|intrude|impose|pester|nag|"
     r"hassle|chase|bug|hear|learn|read|see\s+(?:you|him|her|them)\s+(?:go|leave)|say\s+goodbye|ask|butt\s+in|jump\s+in|"
     r"chime\s+in|barge\s+in|spam|cross-?post|repeat\s+myself|bring\s+up|get\s+your\s+hopes\s+up|disappoint|revive|resurrect|dig\s+up|necro|a\s+pain|annoying|a\s+bother|that\s+guy|the\s+bearer))\b"
@@ -902,6 +904,7 @@ _FORMAL_NEWS = regex.compile(
     r"(?:unsuccessful|declined|rejected|not)|there\s+(?:are|is)\s+no\s+(?:places|seats|rooms|vacancies|availability))",
     _I,
 )
+_RSVP_REGRETS = regex.compile(r"^regrets\s+(?:from\s+(?:me|us)|for\s+(?:tonight|tomorrow|thursday|the\s+\w+)|,|:)", _I)
 _LEADING_FILLER = regex.compile(
     r"^(?:\s+to\s+(?:[\w'-]+\s+){0,3}?(?=for\b)|\s*,\s*(?:all|everyone|folks|guys|team|again)\s*,?)+",
     _I,
@@ -972,7 +975,8 @@ def _family(
 
 
 _FAMILIES: tuple[_Family, ...] = (
-    _family("oops", "oops", r"(?<!kernel\s{1,3})\b(?:w?hoops|oopsie|oops)\b(?![\d_-])", marker=True),
+    # (not an acronym: "the OOPS seminar meets in Lab 2")
+    _family("oops", "oops", r"(?<!kernel\s{1,3})\b(?:w?hoops|oopsie|oops)\b(?![\d_-])(?!(?-i:(?<=OOPS))\s+\w)", marker=True),
     # "my bad" as an admission, not "my bad English".
     _family("my-bad", "bad", r"\b(?:my|our)\s+bad(?=\s*(?:[.,;:!)\u2014\u2013-]|$))", marker=True),
     _family(
@@ -1556,8 +1560,8 @@ def _search(pattern: regex.Pattern[str], text: str, pos: int = 0, endpos: int | 
 def _is_social(text: str, start: int, end: int, word: str) -> bool:
     """A passing courtesy ("sorry to bother you") rather than an apology for something that went wrong."""
     after = text[end: end + 200]
-    if word[:6].lower() == "regret" and _search(_FORMAL_NEWS, after):
-        return True  # "we regret to inform you": delivering news, not owning a mistake
+    if word[:6].lower() == "regret" and (_search(_FORMAL_NEWS, after) or _search(_RSVP_REGRETS, text[start: end + 40])):
+        return True  # "we regret to inform you", "regrets from me for Thursday": news or an RSVP, not a mistake
     filler = _search(_LEADING_FILLER, after)
     if filler:
         after = after[filler.end():]
@@ -1585,7 +1589,7 @@ def _is_own_apology(text: str, start: int, end: int, word: str) -> bool:
     if _search(_HYPOTHETICAL, text[bounds[0]: bounds[1]]):
         return False  # "If you do not wish to receive these, accept our apologies": a form letter, not an apology
     lowered = word.lower()
-    if lowered.startswith("forgive"):
+    if lowered.startswith(("forgive", "excuse")):
         return True
     if lowered in _INFLECTED_APOLOGY:
         # "The vendor apologized", "the company regrets": only with us as the speaker.
@@ -1673,7 +1677,8 @@ def _index_families() -> None:
 
 
 _index_families()
-_APOLOGY_ANCHORS = frozenset(index for index, anchor in enumerate(_ANCHORS) if anchor.word in (b"sorry", b"apolog", b"regret", b"forgive"))
+_APOLOGY_ANCHORS = frozenset(index for index, anchor in enumerate(_ANCHORS)
+                             if anchor.word in (b"sorry", b"apolog", b"regret", b"forgive", b"excuse"))
 
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -41,6 +41,8 @@ SHOULD_FLAG = [
     "We're sorry the portal showed your application as rejected over the weekend.",
     "We apologise for the noise on Friday night; the terrace events now end at 22:00.",
     "Sorry about that! Fixed now.",
+    "Excuse us for the error in your bill of October. The right amount is 230 EUR, not 320 EUR.",
+    "OOPS, we sent the invoices twice to all customers.",
     "Sorry about the duplicate emails this morning; our provider had a problem.",
     "The translation is attached. I am sorry it arrives two days after the agreed date.",
     # Thanks standing in for an apology.
@@ -109,6 +111,10 @@ SHOULD_FLAG = [
 
 # Ordinary mail, social courtesies and quoted apologies: none of these is an oops.
 SHOULD_PASS = [
+    "Excuse me for my direct question, but can you send me a copy of your passport?",
+    "Regrets from me for Thursday's dinner: I'm at the customer site in Lyon.",
+    "The OOPS seminar (Object-Oriented Programming Systems) meets in Lab 2 from this week.",
+    "Excuse me, could you send the room number for tomorrow?",
     "Please read the fault-tolerance doc before the review: how we handle a failed write, and whether retries can "
     "cause duplicate charges.",
     "Thank you for registering. We regret that all places are now taken; you are number 3 on the waiting list.",
