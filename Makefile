@@ -26,6 +26,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/relay.py
 	$(BIN)/python bench/checks.py
+	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/probes.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
