@@ -246,6 +246,7 @@ def test_greeting_line_is_skipped_but_later_mentions_are_not() -> None:
 # ---- public-self-blame ----
 
 SELF_BLAME_FLAGGED = [
+    case("The mistake was mine: I mislabelled the category mapping."),
     case("I take full ownership of this error and of the confusion it has caused."),
     case("It is my guilt, I have not checked the recipients list before I pressed send."),
     case("The tool was down for an hour after a settings change. That one's on me."),
@@ -447,6 +448,8 @@ def test_no_update_time_flags(text: str, options: dict[str, Any]) -> None:
 
 
 NO_UPDATE_PASSES = [
+    case("Recommended fix and update: 2026-11-19 10:00 CET."),
+    case("Full update in an hour's time."),
     case("You will have a full account of who opened which file within 24 hours."),
     case("I send you an update on 17.11. before noon."),
     # a promise made with a verb rather than an update noun
@@ -499,6 +502,7 @@ def test_no_update_time_suggestion_skips_the_weekend() -> None:
 # ---- late-update ----
 
 LATE_FLAGGED = [
+    case("We'll post a short status update tomorrow at 10:00; the full recommendation will come next week."),
     case("Our findings will be shared in a fortnight."),
     case("Next update in December."),
     case("We will report back in mid-December."),
@@ -527,6 +531,7 @@ def test_late_update_flags(text: str, options: dict[str, Any]) -> None:
 
 
 LATE_PASSES = [
+    case("The vendor's fix is scheduled for 3 December. We'll send an update on our workaround tomorrow at 09:30."),
     case("We will come back with options on Wednesday."),
     case("Next update tomorrow. May I ask everyone to check their invoices?"),
     case("We'll have a full picture by Wednesday; the audit itself runs in December."),

@@ -830,14 +830,14 @@ _SELF_BLAMES = AnchoredSet((
     anchored(_self_blame(
         r"(?:error|mistake|fault|slip|problem|issue)\s+(?:happened|occurred|was|is|came)\s+(?:from|on|at)\s+my\s+"
         r"(?:side|end|part)"
-    ), "error|mistake|fault|slip|problem|issue & side|end|part", before=5, after=60, start=True),
+    ), "error|mistake|fault|slip|problem|issue & side|end|part", before=40, after=60, start=True),
     # "I made a real mess of the distribution list"
     anchored(_self_blame(r"i\s+made\s+(?:a|such\s+a|quite\s+a)\s+(?:real\s+|total\s+|complete\s+|right\s+|proper\s+)?"
                          r"(?:mess|hash|muddle|pig['’]s\s+ear)\s+of"), "i & made", before=5, after=60, start=True),
     # "The error is mine alone", "the mistake was mine"
     anchored(_self_blame(
         r"the\s+(?:\w+\s+)?(?:error|mistake|fault|slip|oversight|blunder)\s+(?:is|was)\s+(?:all\s+|entirely\s+|completely\s+)?mine"
-    ), "the & mine", before=6, after=60, start=True),
+    ), "the & mine", before=40, after=60, start=True),
     anchored(_self_blame(r"mea\s+culpa"), "mea & culpa", before=5, after=12, start=True),
     anchored(_self_blame(r"blame\s+(?:it\s+on\s+|this\s+on\s+)?me(?!\w)"), "blame & me", after=30, start=True),
     anchored(_self_blame(r"the\s+blame\s+(?:\w+\s+){0,3}?(?:is|lies|rests|sits|lay|sat)\s+(?:\w+\s+)?(?:with\s+me|mine)"), "the & blame",

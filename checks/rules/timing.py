@@ -62,6 +62,8 @@ _FUTURE_CUE = regex.compile(
     r"(?:['’]ll|(?<!\w)(?:will|shall|going\s+to|expect\w*|plan\w*|aim\w*|intend\w*|promise\w*|next|by|within|until|"
     r"before|no\s+later\s+than|follow\w*|to\s+come|coming|upcoming|scheduled|due|latest|tomorrow|later|expected|"
     r"should\s+(?:have|be)|hope\s+to|"
+    r"(?:update|recommendation|fix|news)\s*:|\bin\s+(?:about\s+|around\s+)?(?:an?|\d+|one|two|three|four|five|six|half\s+an)\s+"
+    r"(?:hours?|minutes?|mins?|days?)\b|"
     # the present for the future, as many write it: "I send you an update on 17.11."
     r"(?:I|we)\s+(?:send|inform|update|write\s+to|report\s+to|come\s+back\s+to|contact)\s+you))(?!\w)",
     regex.IGNORECASE,
@@ -434,18 +436,25 @@ class LateUpdate:
             return
         tz = _zone_name(message)
         today = local_date(reference, tz)
-        late: list[tuple[Promise, int]] = []
+        late: list[tuple[Promise, int, bool]] = []  # promise, working days away, is it the remedy
+        prompt_update = prompt_remedy = False
         for promise in _future(promised_times(message, self.id, reference), today, tz):
             days = working_days_between(today, local_date(promise.time.when, tz))
+            remedy = (_REMEDY_WORDS.fullmatch(text[promise.word_start:promise.word_end]) is not None
+                      and _our_promise(text, promise.word_start, promise.word_end))
             if days <= UPDATE_WITHIN_WORKING_DAYS:
-                # One prompt update is enough: a final report may take weeks when an update comes within two days.
-                return
-            late.append((promise, days))
+                prompt_update = True
+                prompt_remedy = prompt_remedy or remedy
+            else:
+                late.append((promise, days, remedy))
+        # One prompt update is enough for a final report that takes weeks; the recommended fix itself is owed within
+        # two days ("a status update tomorrow, the recommendation next week" is still late).
+        due = [(promise, days) for promise, days, remedy in late if not prompt_update or (remedy and not prompt_remedy)]
         scan = prepare(text)
         index = scan.index
         deadline = add_working_days(today, UPDATE_WITHIN_WORKING_DAYS)
-        late = [(promise, days) for promise, days in late if not scan.in_footer(promise.time.start)]
-        for promise, days in late[:MAX_FINDINGS]:
+        due = [(promise, days) for promise, days in due if not scan.in_footer(promise.time.start)]
+        for promise, days in due[:MAX_FINDINGS]:
             due_day = local_date(promise.time.when, tz)
             why = _LATE_MESSAGE.format(days=days, day=format_day(due_day))
             suggestion = (
@@ -484,6 +493,16 @@ def _delivered_later(text: str, match: regex.Match[str], message: CheckMessage) 
 
 
 _REMEDY_WORDS = regex.compile(r"(?i)recommend\w*|fix(?:es)?|solutions?|propos\w*|plan")
+_OURS = regex.compile(r"(?i)\b(?:we|I|our|us)\b|['’]ll\b")
+_THEIRS = regex.compile(r"(?i)\b(?:vendor|supplier|provider|manufacturer|partner|third[- ]party|they|their)(?:['’]s)?\b")
+
+
+def _our_promise(text: str, start: int, end: int) -> bool:
+    """A remedy we promise ("we'll share our recommendation next week"), not a date someone else set ("the vendor's
+    fix is scheduled for 3 December")."""
+    sentence_start, sentence_end = sentence_around(text, start, end)
+    before = text[sentence_start:start]
+    return _THEIRS.search(before) is None and _OURS.search(text, sentence_start, sentence_end) is not None
 
 
 def _remedy_promised_today(message: CheckMessage, sent: datetime) -> list[tuple[int, int]]:
