@@ -129,7 +129,8 @@ _OUR_VERBS = (
     rb"sent|send|gave|given|quoted|listed|included|attached|linked|published|posted|announced|stated|said|mentioned|"
     rb"wrote|charged|billed|shipped|delivered|e-?mailed|mailed|provided|reported|printed|displayed|showed|shown|put|"
     rb"entered|typed|picked|chose|selected|deployed|pushed|merged|released|scheduled|booked|assigned|labell?ed|named|"
-    rb"invited|added|contained|was|were|been|got|out|told|promised"
+    rb"invited|added|contained|was|were|been|got|out|told|promised|set|used|configured|made|gave|ordered|packed|"
+    rb"marked|filed|registered|uploaded|imported|copied|pasted|applied|calculated|entered"
 )
 _BY_US = _after(rb"SEPbySEP(?:me|us|our)(?![a-z])")  # "configured by our team"
 _ANCHORS: tuple[_Anchor, ...] = (
@@ -179,7 +180,9 @@ _ANCHORS: tuple[_Anchor, ...] = (
                      rb"s?SEP(?:were|was|have|has|had)SEP(?:beenSEP)?made(?![a-z])"),
     ),
     _Anchor(b"disregard"),
-    _Anchor(b"ignore", before=_before(rb"please|pls|plz|kindly|can|may|should|just", 1)),
+    _Anchor(b"ignore", before=_before(rb"please|pls|plz|kindly|can|may|should|just", 1),
+            after=_after(rb"SEP(?:the|my|our|this|that)SEP(?:" + _WORD + rb"SEP){0,2}(?:e-?mails?|messages?|mails?|"
+                         rb"invites?|invitations?|reminders?|notices?|alerts?)(?![a-z])")),
     _Anchor(b"outage"),
     _Anchor(b"incident"),
     _Anchor(b"downtime"),
@@ -259,6 +262,7 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"renew", before=_before(rb"not|t|never|forgot|failed", 2)),  # t: didn't
     _Anchor(b"broke", right_boundary=True, before=_before(rb"we|i|team|release|change|update|deploy|migration|patch", 3)),
     _Anchor(b"triggered", right_boundary=True, before=_before(rb"we|i", 1)),
+    _Anchor(b"made", right_boundary=True, before=_before(rb"team|we|i", 1)),
     _Anchor(b"misspoke", right_boundary=True),
     _Anchor(b"misinform"),
     _Anchor(
@@ -1044,6 +1048,10 @@ _FAMILIES: tuple[_Family, ...] = (
         r"these|those)\s+)?(?:previous|last|earlier|prior|above|first|original|yesterday's|today's|this\s+morning's|"
         r"other)\s+(?:e-?mails?|messages?|mails?|posts?|notes?|invites?|invitations?|reminders?|notices?|newsletters?|"
         r"announcements?|links?|updates?|one)\b",
+        # "please ignore the email I sent you a few minutes ago"
+        r"\bignore\s+(?:the|my|our|this|that)\s+(?:[\w'-]+\s+){0,2}?(?:e-?mails?|messages?|mails?|invites?|invitations?|"
+        r"reminders?|notices?|alerts?)\s+(?:(?:that\s+)?(?:I|we)\s+(?:just\s+)?sent|from\s+(?:me|us)|(?:sent\s+)?(?:earlier|"
+        r"this\s+morning|yesterday|today|at\s+\d|from\s+\d))",
     ),
     _family(
         "incident-cause", "outage incident downtime disruption interruption breach",
@@ -1092,7 +1100,7 @@ _FAMILIES: tuple[_Family, ...] = (
     # Our own change or step did the damage, told as what happened. It counts only where the sentence or its
     # neighbours say what went wrong (_OUTCOME): "a firewall rule we pushed for the VPN" alone is a plan.
     _family(
-        "owned-change", "pushed deployed merged shipped lowered configured prepared renew broke triggered missed",
+        "owned-change", "pushed deployed merged shipped lowered configured prepared renew broke triggered missed made",
         r"\b(?:change|rule|setting|settings|config|configuration|migration|script|release|update|deploy|deployment|patch|"
         r"limit|job|filter|template|default|query|cron\s+job|commit|version|certificate|value|flag|mapping)\s+"
         r"(?:that\s+|which\s+)?(?:I|we|our\s+(?:[\w-]+\s+)?team|the\s+team)\s+(?:had\s+|just\s+|accidentally\s+)?"
@@ -1113,9 +1121,17 @@ _FAMILIES: tuple[_Family, ...] = (
             r"\b(?:blocked|broke|broken|failed|failures?|fail|down|deleted|wiped|wrong|twice(?!\s+as)|duplicat\w*|delayed|stuck|"
             r"exposed|unavailable|unreachable|could\s+not|couldn't|rejected|lost|missing|instead\s+of|without\s+testing|"
             r"did\s+not|didn't|expired|outage|errors?|crash\w*|overwrote|overwritten|left\s+out|too\s+(?:high|low)|"
-            r"in\s+time|late|disappeared|shared\s+with|not\s+(?:recorded|sent|delivered|shown))\b",
+            r"in\s+time|late|disappeared|shared\s+with|not\s+(?:recorded|sent|delivered|shown)|while\s+testing|"
+            r"false\s+alarm|(?:please\s+)?ignore|not\s+real|nothing\s+is\s+actually)\b",
             _I,
         ),
+    ),
+    _family(
+        "wrong-figure", "wrong",
+        r"\b(?:the\s+)?(?:[\w-]+\s+)?(?:figure|number|total|forecast|amount|date|price|rate|percentage|count|estimate|"
+        r"deadline|time|address)\s+(?:of\s+[\w.,%$€£-]+\s+)?(?:in\s+(?:my|our|the)\s+[\w-]+\s+)?(?:was|were|is)\s+wrong\b",
+        context=regex.compile(r"\b(?:I|we|my|our|us)\b|\bput\s+right\b|\b(?:real|correct|right)\s+(?:figure|number|"
+                              r"date|amount|total)\b", _I),
     ),
     _family("misspoke", "misspoke misinform",
             r"\b(?:I|we)\s+(?:\w+\s+)?(?:misspoke|misinformed\s+(?:you|everyone|the\s+\w+))\b"),
@@ -1505,6 +1521,8 @@ _TROUBLE = regex.compile(
     r"feel\s+(?:like\s+)?(?:such\s+)?(?:an?\s+)?(?:idiot|fool)|(?:I|we)(?:'m|\s+am|'re|\s+are)\s+(?:so\s+|really\s+)?"
     r"(?:embarrassed|mortified)|fixed\s+(?:now|it|that|this)|(?:it's|it\s+is|that's|all)\s+fixed|"
     r"after\s+the\s+agreed\s+(?:date|deadline|time)|(?:later|late)\s+than\s+(?:agreed|promised|planned)|past\s+the\s+deadline|"
+    r"won't\s+happen\s+again|(?:I|we)(?:'ll|\s+will)\s+(?:double[- ]check|be\s+more\s+careful)\b[^.!?\n]{0,50}?(?:next\s+time|"
+    r"in\s+future|from\s+now\s+on)|"
     r"(?:got|was|were|been)\s+(?:messed|screwed|mixed)\s+up|(?:is|was|are|were|came|arrived|went\s+out)\s+"
     r"(?:\w+\s+)?(?:late|incomplete|missing|corrupted|lost|delayed|off)|took\s+(?:so|too|far\s+too)\s+long|fell\s+through|duplicate\s+(?:e-?mails?|messages?|charges?|"
     r"invoices?|orders?|payments?|notices?)|off\s+by|(?:I|we)(?:'ve|\s+have)?\s+(?:just\s+)?"

@@ -757,6 +757,12 @@ INCIDENT_NOTICES = [
     "hey, I think I broke the staging db - ran the seed script against it instead of my local one.",
     "Yesterday's release broke push notifications on older phones. We missed it because our test devices are newer.",
     "Three incidents were left out of the tally by oversight when we compiled the report.",
+    "Please ignore the email I sent you a few minutes ago; it was meant for a different Keiko.",
+    "One thing I need to put right: the growth figure of 38% in my slides was wrong. The real figure is 21%.",
+    "The invite said 15:00 UTC; it should have said 15:00 CET. I set the wrong time zone when I created it.",
+    "Ignore the 'disk full' alert email from 10:02 - I triggered it while testing the new alert rule.",
+    "The login failures were caused by a change to the sign-on settings that our team made on Sunday without testing it.",
+    "ugh, I sent the client the internal version of the deck. sorry team, I'll double check before hitting send next time.",
     "In today's stand-up I said the freeze starts on Monday. I misspoke - it starts on Wednesday.",
 ]
 # Planned work, questions, someone else's outage relayed, and everyday uses of the same words.
@@ -781,6 +787,9 @@ INCIDENT_LOOK_ALIKES = [
     "We missed the start of the talk, so we watched the recording.",
     "I triggered the nightly build by hand so you can test the new flag.",
     "Our team merged the two reports into one dashboard, as agreed.",
+    "We made good progress on the migration this week; the cutover is on Friday.",
+    "Please ignore the reminder email if you have already submitted your timesheet.",
+    "The estimate in the ticket was wrong, as Dana pointed out, but that was the vendor's number, not ours to change.",
 ]
 
 
