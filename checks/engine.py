@@ -8,7 +8,7 @@ from typing import Iterable
 
 from checks.classify import ClassifierSettings, FunnelResult, classify
 from checks.dates import zone
-from checks.message import parse_message, quick_body
+from checks.message import parse_message, quick_body, quoted_dates
 from checks.model import (
     AppliesTo,
     Audience,
@@ -80,7 +80,7 @@ def quoted_first_notice(parsed: ParsedMessage, tz: str) -> datetime | None:
     have the quote. A quote that names no zone was written in the team's local time; one dated after the
     follow-up itself is a misreading and is ignored.
     """
-    for moment in parsed.quoted_dates:
+    for moment in quoted_dates(parsed.body):
         aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone(tz))
         if parsed.date is None or aware <= parsed.date:
             return aware

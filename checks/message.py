@@ -807,7 +807,8 @@ _QUOTED_DATE_WORDS = ("wrote", "writes", "schrieb", "écrit", "escribió", "scri
 
 
 def quoted_dates(body: str) -> tuple[datetime, ...]:
-    """When the mails quoted in a body were sent, oldest first (see ParsedMessage.quoted_dates)."""
+    """When the mails quoted in a body were sent ("On Mon, 16 Nov 2026 at 09:05, Dana wrote:", "Sent: ..." lines),
+    oldest first; naive when the quote names no zone (then it is the team's local time)."""
     if not any(word in body for word in _QUOTED_DATE_WORDS):
         return ()  # no attribution or header-block word at all: most mail, found at C speed
     found: list[datetime] = []
@@ -947,7 +948,7 @@ def _parse(raw: bytes, body: QuickBody | None = None) -> ParsedMessage:
         signature=signature,
         greeting_lines=greetings,
         defects=_defect_names(message) + tuple(extra),
-        quoted_dates=quoted_dates(body_text),
+        body=body_text,
     )
 
 

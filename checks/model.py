@@ -87,9 +87,9 @@ class ParsedMessage:
     signature: str = ""
     greeting_lines: frozenset[int] = frozenset()
     defects: tuple[str, ...] = ()
-    # When the earlier mail quoted below the new text was sent ("On Mon, 16 Nov 2026 at 09:05, Dana wrote:",
-    # "Sent: ..." lines), oldest first; naive when the quote names no zone (then it is the team's local time).
-    quoted_dates: tuple[datetime, ...] = ()
+    # The checked part as text before quotes and signature were cut: where a follow-up's quoted first notice,
+    # and when it was sent, can be read (checks.message.quoted_dates) when nothing else knows the thread.
+    body: str = ""
 
     @property
     def recipients(self) -> tuple[Address, ...]:
