@@ -41,6 +41,7 @@ SHOULD_FLAG = [
     "We're sorry the portal showed your application as rejected over the weekend.",
     "We apologise for the noise on Friday night; the terrace events now end at 22:00.",
     "Sorry about that! Fixed now.",
+    "I owe you an apology. I promised to call you on Friday with the numbers and I didn't.",
     "Excuse us for the error in your bill of October. The right amount is 230 EUR, not 320 EUR.",
     "OOPS, we sent the invoices twice to all customers.",
     "Sorry about the duplicate emails this morning; our provider had a problem.",
@@ -111,6 +112,7 @@ SHOULD_FLAG = [
 
 # Ordinary mail, social courtesies and quoted apologies: none of these is an oops.
 SHOULD_PASS = [
+    "Sorry if my earlier notes were confusing - here is the short version.",
     "Excuse me for my direct question, but can you send me a copy of your passport?",
     "Regrets from me for Thursday's dinner: I'm at the customer site in Lyon.",
     "The OOPS seminar (Object-Oriented Programming Systems) meets in Lab 2 from this week.",

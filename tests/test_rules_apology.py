@@ -70,6 +70,10 @@ def findings_of(rule_id: str, text: str, **kwargs: object) -> list[Finding]:
 CASES: dict[str, dict[str, list[str]]] = {
     "non-apology": {
         "flag": [
+            # In an oops notice a conditional apology for one's own confusing mail is still "sorry if" (untagged,
+            # the same line is manners and the mail is never checked: tests/test_classify.py).
+            "Sorry if my earlier notes were confusing - here is the short version.",
+            "I apologize if my earlier email was confusing. The window is Friday 06:00-07:00, not 16:00-17:00.",
             "I'm sorry if my comments in the review came across as harsh.",
             "Apologies if the new schedule caught anyone off guard.",
             "I am sorry you feel the handover was rushed.",
@@ -123,7 +127,6 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry, but I can't help myself: the new logo is great.",
             "My apologies if I mangled your argument in the summary above.",
             "Sorry for the rant, but the build farm deserves better.",
-            "Sorry if my earlier notes were confusing - here is the short version.",
             "Sorry for the short notice, but the standup moves to 10:30 tomorrow.",
             "Sorry, but why does the export need admin rights?",
             "Apologies for the cross-post; this went to both lists.",
@@ -132,6 +135,8 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "excuse": {
         "flag": [
+            ("We are sorry that the decision has been delayed. Please understand that after the rule change we received "
+             "three times the usual number of applications, and our team has not been enlarged."),
             ("Apologies for the misspelling of your name. The template was designed by an external agency, and its "
              "font does not show the accents."),
             ("I'm very sorry the label showed the wrong time. It was printed at the end of a twelve-hour shift, and "

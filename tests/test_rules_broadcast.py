@@ -310,6 +310,7 @@ def test_public_self_blame_passes(text: str, options: dict[str, Any]) -> None:
 # ---- same-day-solution ----
 
 SAME_DAY_FLAGGED = [
+    case("The solution we'll put in place: from Wednesday every price file needs a second approval."),
     case("The reprints are ready. Here's what I recommend so this can't repeat: names come from the registration system."),
     case("Proposed solution, so you have it early: the tab will pull from the HR snapshot."),
     case("Corrective actions (effective immediately):\n- HR sends starter lists five days ahead"),
@@ -602,6 +603,7 @@ def test_speculation_flags(text: str, options: dict[str, Any]) -> None:
 
 
 SPECULATION_PASSES = [
+    case("The invitation went out twice. Perhaps you could delete the second copy so it doesn't confuse anyone."),
     case("During Saturday's disaster-recovery test the portal was down for 52 minutes instead of 10."),
     case("Every expense claim must have a receipt attached, and the check treated PDFs as missing."),
     case("The disaster recovery test sent its alerts to all staff."),
@@ -670,6 +672,7 @@ THREE_OPTIONS = (
 )
 
 SINGLE_OPTION_FLAGGED = [
+    case("The only way to fix this is a full rewrite: three developers for six weeks. I need your OK by Wednesday."),
     case("We need two additional support agents for December to clear the backlog."),
     case("We see two ways forward:\n- Option A: hire a freelancer (about EUR 25,000)\n- Option B: move the launch"),
     case("Approval needed: we want to switch the newsletter to another vendor from January."),

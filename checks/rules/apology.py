@@ -447,6 +447,10 @@ _HEDGED_AFTER = rule_pattern(
     r"(?:may |might )?(?:feel|felt|think|thought|took|saw|see|find|found|were upset|are upset|were offended)\b|"
     r"(?:for|about|over) (?:any|whatever)\b)"
 )
+_CONDITIONAL_SLIP = rule_pattern(
+    r" if (?:my|our|the|this|that) (?:[\w-]+ ){0,3}?(?:was|were|is|has been) (?:\w+ )?(?:confusing|unclear|misleading|wrong|"
+    r"incorrect|inaccurate)\b"
+)
 _HEAD_BEFORE = rule_pattern(
     r"(?:\b(?:I|we)(?:'m|'re| am| are| do| really| truly| sincerely| deeply| humbly)?|\b(?:my|our)"
     r"(?: (?:sincere|sincerest|deepest|heartfelt|humble|honest))?) (?:(?:so|very|really|truly|deeply|sincerely|"
@@ -778,7 +782,9 @@ class NonApologyCheck(ScannedRule):
             )
         elif kind in {"conditional", "reaction"}:
             apology = APOLOGY_WORD.pattern.search(scan.text, start, end, timeout=scan.timeout(start, end))
-            if apology is None or is_social(scan, apology):
+            # "Apologies if my earlier email was confusing" in an oops notice makes the sender's own slip a maybe;
+            # "sorry if this is a silly question" stays manners.
+            if apology is None or (is_social(scan, apology) and not scan.match_at(_CONDITIONAL_SLIP, apology.end())):
                 return None
             start = apology_head_start(scan, apology)
             end = max(end, scan.clause_end(end))
@@ -1182,13 +1188,15 @@ _EXPLANATION = Branches(
     # Rationalising: "in my defence", "to be fair", "these things happen", "a lot of employers got caught out".
     branch(
         "rationalising",
-        "defence|defense|fair|fairness|happen|happens|perfect|temperamental|flaky|caught|same|bound|easy|anyone|anybody",
+        "defence|defense|fair|fairness|happen|happens|perfect|temperamental|flaky|caught|same|bound|easy|anyone|anybody|"
+        "understand",
         r"\bin (?:my|our) defen[cs]e\b|\bto be fair\b(?! to (?!me\b|us\b|myself\b|our\b|my\b))|\bin (?:all )?fairness\b|"
         r"\b(?:these|such|those) things (?:(?:do|can|will) )?happen\b|\b(?:was|were|is) bound to happen\b|\b(?:mistakes|errors|accidents) (?:(?:do|can|will) )?happen\b|"
         r"\b(?:it|this) (?:happens|can happen) (?:to (?:everyone|anyone|the best)|from time to time|now and (?:then|again)|"
         r"sometimes|occasionally)\b|\b(?:nobody|no one|no-one)(?:'s| is) perfect\b|"
         r"\bknown (?:to be|for being) (?:\w+ )?(?:temperamental|flaky|unreliable|buggy|fragile)\b|"
         r"\b(?:an? )?easy (?:mistake|mix-?up|error|slip) to make\b|\b(?:anyone|anybody) (?:could|would) have (?:made|done)\b|"
+        r"\bplease understand(?: that)?\b|"
         r"\b(?:a lot of|lots of|many|most|plenty of|other|several) (?:other )?(?:people|employers|companies|firms|customers|"
         r"teams|shops|businesses|organi[sz]ations|colleagues|others) (?:\w+ )?(?:got caught|were caught|made the same|"
         r"had the same|fell into the same|did the same)\b",
@@ -1281,6 +1289,8 @@ _CIRCUMSTANCE = rule_pattern(
     r"ill|sick|away|off|closed|stuck|down|out of stock|not ready|missing|retired|unavailable)|"
     r"(?:new|temporary|agency|junior) (?:staff|system|portal|software|tool|team|colleagues?|hires?|people)|"
     r"(?:hottest|coldest|busiest|worst|wettest) (?:day|week|month|night|season|time)|"
+    r"(?:\w+ )?times the (?:usual|normal) (?:number|amount|volume)|(?:has|have) not been (?:enlarged|expanded|increased)|"
+    r"please understand|"
     r"(?:didn't|did not) leave (?:any |much |enough )?(?:room|time)|(?:reached|got to|arrived with) (?:us|me) "
     r"(?:\w+ ){0,3}?late)\b"
 )

@@ -32,7 +32,9 @@ MAX_CAPS_CANDIDATES = 300
 
 _HEDGE = regex.compile(
     r"(?<!\w)(?:"
-    r"probably|presumably|possibly|perhaps|maybe|supposedly|apparently|hopefully|conceivably"
+    # (not a polite request: "perhaps you could delete the second copy")
+    r"probably|presumably|possibly|(?:perhaps|maybe)(?!\s+(?:you|we|I|everyone)\s+(?:could|can|might|would|should)\b)|"
+    r"supposedly|apparently|hopefully|conceivably"
     r"|(?:most\s+|very\s+|quite\s+|more\s+than\s+)?likely"
     # (not a requirement: "every claim must have a receipt attached")
     r"|must\s+have(?!\s+(?:a|an|the|some|at\s+least|one|two|three|\d|their|its|your|our|his|her|no|all|every|"
@@ -341,11 +343,11 @@ _REQUESTS = AnchoredSet((
         r"leave|vacation|holiday|pto|pull\s+request|pr|merge\s+request|minutes)\b)"
     ), "please|could|can|would & approve|sign|signoff|fund|authorise|authorize", after=140, start=True),
     anchored(_request(
-        r"(?:need|needs|require|requires|requesting|request|seeking|seek|ask\s+for|asking\s+for|get|obtain)\s+"
+        r"(?:need|needs|require|requires|requesting|request|seeking|seek|ask\s+for|asking\s+for|get|obtain|want)\s+"
         r"(?:your\s+|an?\s+|the\s+|management\s+|formal\s+|leadership\s+|budget\s+)?"
-        r"(?:approval|sign[\s-]?off|go[\s-]ahead|green\s+light|buy[\s-]in)"
-    ), "need|needs|require|requires|requesting|request|seeking|seek|ask|asking|get|obtain & "
-       "approval|sign|signoff|go|green|buy", after=70, start=True),
+        r"(?:approval|sign[\s-]?off|go[\s-]ahead|green\s+light|buy[\s-]in|ok|okay)(?!\w)"
+    ), "need|needs|require|requires|requesting|request|seeking|seek|ask|asking|get|obtain|want & "
+       "approval|ok|okay|sign|signoff|go|green|buy", after=70, start=True),
     anchored(_request(r"(?:can|could|may)\s+(?:we|i)\s+(?:please\s+)?(?:get|have|hire|add|buy)" + _GAP + _RESOURCE),
              "can|could|may & get|have|hire|add|buy", after=240, start=True),
     # A team or function that needs more of something: "payroll needs more capacity".

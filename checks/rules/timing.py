@@ -191,6 +191,8 @@ _SOLUTIONS = AnchoredSet((
         r"settled\s+on|agreed(?:\s+on)?)(?!\w)"
         r"|(?<!\b(?:once|when|until|till|if|after|before|soon\s+as)\s)(?:we|i)\s+(?:have|['’]ve)\s+(?:already\s+|now\s+)?"
         r"(?:the|a)\s+(?:fix|solution|remedy)(?!\w)"
+        r"|(?:remedy|solution|fix)\s+(?:that\s+)?(?:we|i)(?:['’]ll|\s+will)\s+(?:put\s+in\s+place|implement|introduce|adopt|"
+        r"roll\s+out|apply)(?!\w)"
         r"|(?:we|i)(?:['’]ve|\s+have)?\s+(?:now\s+|already\s+)?(?:worked\s+out|figured\s+out|found|identified|agreed\s+on|"
         r"settled\s+on)\s+(?:the|a|our)\s+(?:fix|solution|remedy)(?!\w)"
         r"|here(?:['’]s|\s+is)\s+what\s+(?:we|i)(?:['’]re|\s+are|['’]ll|\s+will|['’]m|\s+am)?\s+(?:going\s+to\s+)?"
