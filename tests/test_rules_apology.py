@@ -217,6 +217,10 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "self-focus": {
         "flag": [
+            "Sorry your seat was given away. Please understand I had been on my feet for twelve hours.",
+            "I am sorry for missing the deadline. Freelancing is so hard, and I have not had a single day off since August.",
+            ("We're sorry about the mirror. It has been a tough season for our small business and a review like yours "
+             "could sink us."),
             "I apologise for the wrong rate. If I lose your account over this my manager will have my head.",
             "Sorry for the wrong contract. It's been a really hard few weeks for me personally and I'm not at my best.",
             "I'm sorry about the wrong time. I hope you can see things from my side.",
@@ -249,6 +253,7 @@ CASES: dict[str, dict[str, list[str]]] = {
             "I'm overwhelmed and exhausted.",
         ],
         "pass": [
+            "I'm sorry the mirror was damaged. We will replace it this week at our cost; please tell us a good day.",
             "I'm sorry the order was cancelled. I know a lot was riding on it for you, so it ships first thing tomorrow.",
             "Sorry for the delay. If it would help, I'm happy to explain the change to your manager myself.",
             "I know this left you short-staffed on Friday.",

@@ -1577,14 +1577,17 @@ _SELF_FOCUS = Branches(
     # pleas to spare the sender: "please don't escalate this", "spare a thought for me", "I'm the one who has to"
     branch(
         "plea",
-        "escalate|report|complain|hold|thought|one|idea|think|chance|head|side|point|perspective",
+        "escalate|report|complain|hold|thought|one|idea|think|chance|head|side|point|perspective|understand|sink|ruin|"
+        "destroy|finish",
         r"\b(?:please |so please |but please )?(?:don't|do not) (?:escalate|report|complain about|hold) (?:this|it|that|me)"
         r"(?: against me)?\b|\bspare a thought for me\b|\bI(?:'m| am) the one (?:who|that)(?:'s| has| had| will| gets| got)\b|"
         r"\byou (?:have|'ve got) no idea how (?:hard|difficult|stressful|tough|exhausting)\b|"
         r"\b(?:change|changes|affect|affects) (?:what|how) you (?:think|feel) (?:of|about) me\b|"
         r"\b(?:give|giving) me (?:one more|another|a second|a last) chance\b|\bwill have my head\b|"
         r"\bsee (?:things|it|this) from my (?:side|point of view|perspective)\b|"
-        r"\byou (?:have|'ve got) no idea how (?:chaotic|busy|crazy|hectic|much)\b",
+        r"\byou (?:have|'ve got) no idea how (?:chaotic|busy|crazy|hectic|much)\b|"
+        r"\bplease understand (?:that )?(?:I|we)\b|\b(?:could|would|will|might) (?:sink|ruin|destroy|finish) (?:us|me|our "
+        r"(?:small )?business)\b|\bthink of (?:us|me|the \w+ of us) before\b",
         before=40, after=60,
     ),
     # the trouble is the sender's: "difficult this has been for me", "an awful day for me", "working here is tough"
@@ -1603,10 +1606,18 @@ _SELF_FOCUS = Branches(
     ),
     branch(
         "burden",
-        "working|job|place|role & tough|hard|difficult|stressful|nightmare|exhausting|brutal",
-        r"\b(?:working here|this job|this place|this role|my job) (?:has been|is|'s been) (?:really |so |incredibly |very )?"
-        r"(?:tough|hard|difficult|stressful|a nightmare|exhausting|brutal)\b",
-        before=12, after=70,
+        "working|job|place|role|freelancing|work|business & tough|hard|difficult|stressful|nightmare|exhausting|brutal",
+        r"\b(?:working here|this job|this place|this role|my job|freelancing|running (?:a|this|our) (?:small )?business|"
+        r"(?:this|our) (?:small )?business) (?:has been|is|'s been) (?:really |so |incredibly |very )?"
+        r"(?:tough|hard|difficult|stressful|a nightmare|exhausting|brutal)\b|"
+        r"\b(?:a )?(?:really |very )?(?:tough|hard|difficult) (?:season|year|time) for (?:our|my) (?:small )?business\b",
+        before=40, after=70,
+    ),
+    branch(
+        "burden",
+        "day|shouting|shouted|feet",
+        r"\b(?:not|n't|never) had a (?:single )?day off\b|\bshout(?:ing|ed) at me\b|\bon my feet for\b",
+        before=30, after=30,
     ),
     branch(
         "burden",
