@@ -142,7 +142,8 @@ _ANCHORS: tuple[_Anchor, ...] = (
     _Anchor(b"mistake"),
     _Anchor(b"oops", left_boundary=False, before=re.compile(rb"(?:^|[^a-z])(?:wh)?\Z")),  # oops, whoops
     _Anchor(b"bad", right_boundary=True, before=_before(rb"my|our", 0)),
-    _Anchor(b"fault", before=_before(rb"my|our|own|at|the", 0)),
+    _Anchor(b"fault", before=_before(rb"my|our|own|at|the", 1)),  # "my fault", "my typing fault"
+    _Anchor(b"culpa", before=_before(rb"mea", 0)),
     _Anchor(
         b"mess",
         before=_before(rb"made|make|makes|making", 2),
@@ -980,6 +981,7 @@ def _family(
 
 _FAMILIES: tuple[_Family, ...] = (
     # (not an acronym: "the OOPS seminar meets in Lab 2")
+    _family("mea-culpa", "culpa", r"\bmea\s+culpa\b", marker=True),
     _family("oops", "oops", r"(?<!kernel\s{1,3})\b(?:w?hoops|oopsie|oops)\b(?![\d_-])(?!(?-i:(?<=OOPS))\s+\w)", marker=True),
     # "my bad" as an admission, not "my bad English".
     _family("my-bad", "bad", r"\b(?:my|our)\s+bad(?=\s*(?:[.,;:!)\u2014\u2013-]|$))", marker=True),
@@ -987,6 +989,9 @@ _FAMILIES: tuple[_Family, ...] = (
         "owned", "fault mistake blunder oversight screw mess slip goof mix typo error",
         r"\b(?:my|our)\s+(?:own\s+|big\s+|huge\s+|terrible\s+|stupid\s+|silly\s+)?"
         r"(?:fault|mistakes?|blunder|oversight|screw-?up|mess-?up|slip-?up|goof|mix-?up|typos?)\b(?!\s+tolerance)",
+        # "my typing fault", "our billing error": the slip named by what it was in
+        r"\b(?:my|our)\s+(?:typing|billing|booking|calculation|copy-?paste|spelling|counting|filing|data|input|entry)\s+"
+        r"(?:fault|mistake|error|slip)\b",
         r"\b(?:my|our)\s+(?:own\s+|big\s+|huge\s+|terrible\s+|stupid\s+|silly\s+)?errors?" + _ERROR_END,
         r"\b(?:errors?|mistakes?|oversight|mix-?up|slip)\s+(?:on|in)\s+(?:my|our)\s+(?:part|side|end)\b",
         r"\b(?:errors?|mistakes?|oversight)\s+(?:made\s+)?by\s+(?:me|us|our\s+(?:[\w-]+\s+)?(?:team|staff|department|office|"
@@ -1522,7 +1527,8 @@ _TROUBLE = regex.compile(
     r"(?:embarrassed|mortified)|fixed\s+(?:now|it|that|this)|(?:it's|it\s+is|that's|all)\s+fixed|"
     r"after\s+the\s+agreed\s+(?:date|deadline|time)|(?:later|late)\s+than\s+(?:agreed|promised|planned)|past\s+the\s+deadline|"
     r"(?:I|we)\s+(?:promised|said\s+(?:I|we)(?:'d|\s+would)|told\s+you\s+(?:I|we)(?:'d|\s+would))[^.!?\n]{0,80}?(?:and|but)\s+"
-    r"(?:I|we)\s+(?:didn't|did\s+not|never|forgot)|won't\s+happen\s+again|(?:I|we)(?:'ll|\s+will)\s+(?:double[- ]check|be\s+more\s+careful)\b[^.!?\n]{0,50}?(?:next\s+time|"
+    r"(?:I|we)\s+(?:didn't|did\s+not|never|forgot)|won't\s+happen\s+again|"
+    r"(?:is|are|was|should\s+be)\s+[\d.,%$€£:]+\s*%?\s*,?\s*not\s+[\d.,%$€£:]+|swapped\s+the\s+(?:digits|numbers|dates|figures|order)|(?:I|we)(?:'ll|\s+will)\s+(?:double[- ]check|be\s+more\s+careful)\b[^.!?\n]{0,50}?(?:next\s+time|"
     r"in\s+future|from\s+now\s+on)|"
     r"(?:got|was|were|been)\s+(?:messed|screwed|mixed)\s+up|(?:is|was|are|were|came|arrived|went\s+out)\s+"
     r"(?:\w+\s+)?(?:late|incomplete|missing|corrupted|lost|delayed|off)|took\s+(?:so|too|far\s+too)\s+long|fell\s+through|duplicate\s+(?:e-?mails?|messages?|charges?|"

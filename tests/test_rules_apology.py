@@ -300,6 +300,8 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
     "incomplete-apology": {
         "flag": [
+            ("I'm sorry we charged you twice. That was our error. I know an unexpected charge can cause real problems. "
+             "We've fixed the payment job so it can't run twice again."),
             "I'm sorry I missed the deadline.",
             "I apologise for the error in the invoice. I'll send a corrected one today.",
             "Sorry about yesterday. It won't happen again.",
@@ -312,6 +314,12 @@ CASES: dict[str, dict[str, list[str]]] = {
             "Sorry, I can't believe I forgot your birthday.",
         ],
         "pass": [
+            ("I'm sorry I turned the report in late; that's my responsibility. I know it meant you reviewed it on Sunday. "
+             "To make up for it, I'll prepare Thursday's slides, and I've put a draft deadline in both our calendars."),
+            ("I apologise for charging your card twice; that was our billing error. I know an unexpected charge is "
+             "unwelcome. The duplicate was refunded this morning, and we've added a check against a second charge."),
+            ("sorry mate, I merged without your review and it broke the page you'd tested. That one's on me. You had to "
+             "redo a day of testing. I'll take your Tuesday shift, and I've switched on branch protection."),
             ("I'm sorry: we packed someone else's order, so the present you ordered didn't arrive in time. That was "
              "our error. It arrives tomorrow by express and we've refunded it in full; we now scan every parcel before sealing."),
             ("I apologise: I set up your standing order for the 15th instead of the 1st, and your rent was late as a "

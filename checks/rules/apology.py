@@ -1865,7 +1865,7 @@ _IMPACT = Branches(
         "impact",
         "i & know|realise|realize|recognise|recognize|understand|appreciate|see|imagine|aware",
         r"\bI (?:know|realise|realize|recognise|recognize|understand|appreciate|can see|can imagine|imagine|am aware|"
-        r"'m aware|see) (?:that |how |what |now )?(?:this|that|it|my \w+|the \w+|you|your|much|(?:worrying|frustrating|"
+        r"'m aware|see) (?:that |how |what |now )?(?:this|that|it|my \w+|the \w+|an? \w+|you|your|much|(?:worrying|frustrating|"
         r"stressful|annoying|upsetting|inconvenient|disruptive|disappointing|difficult|hard|embarrassing|unsettling|"
         r"confusing|awkward|costly|serious)\b)", after=60, start=True),
     # What it did to them, told as their experience: "your whole team sat waiting", "you were charged", "it must
@@ -1941,7 +1941,9 @@ _IMPACT = Branches(
     ),
 )
 _AMENDS_VERBS = (
-    r"(?:refund(?:ed|ing)?|redo(?:ne|ing)?|redid|cover(?:ed|ing)?|fix(?:ed|ing)?|replac(?:e|ed|ing)|"
+    # (fixing our own job or process is a commitment for next time, not amends to the reader)
+    r"(?:refund(?:ed|ing)?|redo(?:ne|ing)?|redid|cover(?:ed|ing)?|fix(?:ed|ing)?(?! (?:the|our|a) (?:[\w-]+ )?(?:job|process|"
+    r"system|bug|script|template|pipeline|config\w*|tool|code|form|page|check|workflow|integration|cron)\b)|replac(?:e|ed|ing)|"
     r"resen[dt](?:ing)?|re-send|reimburs(?:e|ed|ing)|compensat(?:e|ed|ing)|credit(?:ed|ing)?|waiv(?:e|ed|ing)|"
     r"rebook(?:ed|ing)?|reschedul(?:e|ed|ing)|correct(?:ed|ing)?|restor(?:e|ed|ing)|(?:take|took|taking) (?:over|on|"
     r"care of|some|a few|the rest|your|(?:\w+ ){0,3}off\b)|handl(?:e|ed|ing)|pick(?:ed)? up|finish(?:ed|ing)?|"
@@ -1986,11 +1988,14 @@ _AMENDS = Branches(
     # Put right without a verb of ours: "has been refunded in full", "is back on your card", "at our cost".
     branch(
         "amends",
-        "been|back|cost|expense|charge|free|house|less|complimentary|and|also|then|to|go",
+        "been|back|cost|expense|charge|free|house|less|complimentary|and|also|then|to|go|was|were|is|are|like",
         r"\b(?:has|have|had) (?:now |already |also )?been (?:\w+ )?(?:refunded|credited|reimbursed|replaced|waived|"
         r"resent|re-sent|rebooked|corrected|fixed|restored|relabell?ed|re-?run|redone|reissued|re-issued|reversed|"
         r"cancell?ed|updated|reprinted|re-?shipped|sent out|expedited)\b|"
         r"\b(?:is|are) (?:now )?back (?:on|in) your (?:card|account|wallet|balance)\b|"
+        r"\b(?:was|were|is|are) (?:now |already |also )?(?:refunded|credited|reimbursed|replaced|waived|reversed)\b|"
+        r"\b(?:is|are) (?:free|free of charge|on us|on the house)\b|"
+        r"\b(?:I|we)(?:'d| would) like to (?:set up|arrange|organi[sz]e|offer|make up)\b|"
         r"\bat (?:no|our|my) (?:cost|expense|charge)\b|\b(?:no|free of) charge\b|\bon the house\b|"
         r"\b(?:a|one|two|three|\d+) (?:\w+ )?(?:months?|weeks?|days?|years?) (?:of )?free\b|"
         r"\bone less thing\b|\bto (?:set|put|make) (?:that|this|it|things) right\b|"
@@ -2063,10 +2068,14 @@ _COMMITMENT = Branches(
     # A habit from now on: "I'll test every route before handing over", "I now check the full address".
     branch(
         "commitment",
-        "i|we|before & check|test|verify|confirm|review|double|read|look|log|use|scan|copy|keep|run|ask|before|again",
+        "i|we|before & check|test|verify|confirm|review|double|read|look|log|use|scan|copy|keep|run|ask|before|again|"
+        "every|each|calendar|calendars",
         r"\b(?:I|we)(?:'ll| will| now| now always| always) (?:also |always |now )?(?:check|test|verify|confirm|review|"
         r"double-check|read|look at|log|use|scan|copy|keep|run|ask)\b[^.!?\n]{0,100}?\b(?:before|every|each|any|all)\b|"
         r"\b(?:I|we) now (?:always )?(?:check|log|test|verify|confirm|review|double-check|read|use|scan|copy|keep|run)\b|"
+        r"\b(?:I|we) now (?:always )?[a-z]+ [^.!?\n]{0,60}?\b(?:every|each|before)\b|"
+        r"\b(?:I|we)(?:'ve| have)? (?:put|added|set|blocked|booked|scheduled|marked) (?:[\w-]+ ){0,4}?(?:in|into) (?:my|our|both our|"
+        r"your|the) calendars?\b|"
         r"\bbefore (?:I|we) (?:\w+ ){1,4}?again\b",
         after=140, start=True),
     branch(
@@ -2098,9 +2107,10 @@ _COMMITMENT = Branches(
         before=40, after=80, start=True),
     branch(
         "commitment",
-        "set|added|put|created|changed|introduced|started|blocked|learned|learnt|fixed|automated|prevent|avoid|switched|moved",
+        "set|added|put|created|changed|introduced|started|blocked|learned|learnt|fixed|automated|prevent|avoid|switched|moved|"
+        "turned|enabled",
         r"\b(?:I|we)(?:'ve| have) (?:now |also )?(?:set up|added|put in place|created|changed|introduced|started using|"
-        r"switched to|moved to|"
+        r"switched to|moved to|switched on|turned on|enabled|"
         r"blocked out|learned|learnt|fixed the process|automated)\b|\blessons? learned\b|\blearn(?:ed|t) (?:my|a|"
         r"from)\b|"
         r"\bto (?:prevent|avoid) (?:this|that|it|a repeat|a repetition|the same)\b", before=25, after=30,
