@@ -22,7 +22,7 @@ from checks.message import (
     chosen_region,
     decode_base64_text,
     decode_header_value,
-    quick_body_from_layout,
+    quick_body_or_none,
     text_regions,
 )
 from checks.model import Audience, Classification, ParsedMessage
@@ -686,16 +686,6 @@ _STAGE_1 = FunnelResult(1)
 _STAGE_3 = FunnelResult(3)
 
 
-def _quick_body(layout: TextLayout | None) -> QuickBody | None:
-    """The chosen text part from the layout stage 1 found; None (the full parse) when there is none."""
-    if layout is None:
-        return None
-    try:
-        return quick_body_from_layout(layout)
-    except Exception:  # a field the stdlib helpers choke on: the full parse decides what to make of it
-        return None
-
-
 def funnel(raw: bytes, settings: ClassifierSettings) -> FunnelResult:
     """Where the cheap funnel settles a message: 1 or 2 = certainly not an oops, 3 = needs the full check.
 
@@ -723,7 +713,7 @@ def funnel(raw: bytes, settings: ClassifierSettings) -> FunnelResult:
     layout = text_regions(raw)
     if not _language_candidate(raw, layout):
         return _STAGE_1
-    body = _quick_body(layout)
+    body = quick_body_or_none(layout)
     if body is None or len(body.part_text) > STAGE2_MAX_CHARS:
         return _STAGE_3  # a MIME tree the quick split does not reproduce, or too much to read inline
     if not body.is_html and not _unquoted_anchor(body.part_text.encode("utf-8", "surrogatepass").lower()):

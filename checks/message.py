@@ -1256,7 +1256,11 @@ def chosen_region(layout: TextLayout) -> TextRegion | None:
 
 def quick_body(raw: bytes) -> QuickBody | None:
     """The body part parse_message would check, from the quick MIME split; None when only a full parse will do."""
-    layout = text_regions(raw)
+    return quick_body_or_none(text_regions(raw))
+
+
+def quick_body_or_none(layout: TextLayout | None) -> QuickBody | None:
+    """quick_body_from_layout, or None (the full parse decides) when there is no layout or a field defeats it."""
     if layout is None:
         return None
     try:
