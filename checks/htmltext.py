@@ -67,6 +67,16 @@ class _HtmlText:
         elif force:
             self.lines.append(prefix.rstrip())
 
+    def preformatted(self, text: str) -> None:
+        """Text inside <pre>: its own line breaks are kept, each one a line of the output."""
+        for index, part in enumerate(text.replace("\r\n", "\n").split("\n")):
+            if index:
+                self.newline(force=True)
+            part = part.replace("\u00a0", " ")
+            self.current.append(part)
+            if not self.has_text and part.strip():
+                self.has_text = True
+
     def block_break(self) -> None:
         if self.has_text:
             self.newline()
@@ -81,14 +91,7 @@ class _HtmlText:
         if "\u00a0" in text and not text.strip():
             self.nbsp_only = True
         if self.pre_depth:
-            parts = text.replace("\r\n", "\n").split("\n")
-            for index, part in enumerate(parts):
-                if index:
-                    self.newline(force=True)
-                part = part.replace("\u00a0", " ")
-                self.current.append(part)
-                if not self.has_text and part.strip():
-                    self.has_text = True
+            self.preformatted(text)
         else:
             text = _SPACE_RUN.sub(" ", text)
             self.current.append(text)
@@ -573,13 +576,7 @@ def _render_stream_with_pre(stream: str) -> str:
         if "\u00a0" in text and not text.strip():
             out.nbsp_only = True
         if out.pre_depth:
-            for number, part in enumerate(text.replace("\r\n", "\n").split("\n")):
-                if number:
-                    out.newline(force=True)
-                part = part.replace("\u00a0", " ")
-                out.current.append(part)
-                if not out.has_text and part.strip():
-                    out.has_text = True
+            out.preformatted(text)
         else:
             text = collapsed_runs[index]
             out.current.append(text)
